@@ -1,0 +1,23 @@
+//! The real client: everything an Entra Connect Sync server does to authenticate with an
+//! application identity. It never depends on the mock: its endpoints come from a cloud profile
+//! or an explicit authority URL.
+//!
+//! Layout:
+//! - [`clock`]: the injected time source.
+//! - [`ids`]: newtypes for protocol strings (client, tenant and object ids, certificate hashes).
+//! - [`keys`]: key providers (TPM 2.0, software) behind the `KeyProvider`/`Signer` traits.
+//! - [`cert`]: self-signed certificates over any signer; BYOC validation.
+//! - [`store`]: the CURRENT_USER and LOCAL_MACHINE certificate stores on disk.
+//! - [`assertion`]: client assertions and addKey/removeKey proofs, JWS built by hand.
+//! - [`cloud`]: login and Graph endpoints per cloud.
+//! - [`http`], [`retry`]: the injectable HTTP layer and bounded retry with an injectable sleeper.
+//! - [`token`]: token acquisition (client credentials with a certificate; username/password)
+//!   and the token cache.
+//! - [`graph`]: the Microsoft Graph calls the lifecycle needs.
+
+pub mod clock;
+mod fsutil;
+pub mod ids;
+pub mod keys;
+pub mod cert;
+pub mod store;

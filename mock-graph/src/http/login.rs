@@ -1,0 +1,381 @@
+//! The login endpoints: instance and OpenID discovery, JWKS, the v1 and v2 token endpoints and
+//! user realm discovery, with Entra's error JSON for every refusal.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::format_description;
+use uuid::Uuid;
+
+use crate::core::login::{self, Endpoint, Form, TenantSegment, TokenRequest};
+use crate::core::login_error::LoginError;
+use crate::state::{MockState, TenantHandle, lock};
+
+use super::base_url;
+
+pub fn routes() -> Router<MockState> {
+    Router::new()
+        .route("/common/discovery/instance", get(instance_discovery))
+        .route("/common/userrealm/{upn}", get(user_realm))
+        .route("/{tenant}/.well-known/openid-configuration", get(openid_configuration_v1))
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(openid_configuration_v2))
+        .route("/{tenant}/discovery/keys", get(keys))
+        .route("/{tenant}/discovery/v2.0/keys", get(keys))
+        .route("/{tenant}/oauth2/token", post(token_v1))
+        .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
+}
+
+/// A login-side failure rendered as Entra renders it.
+pub struct LoginFailure {
+    pub error: LoginError,
+    /// Discovery answers an unknown tenant with `invalid_tenant` where the token endpoint says
+    /// `invalid_request`.
+    pub error_override: Option<&'static str>,
+    pub correlation_id: Option<String>,
+}
+
+impl From<LoginError> for LoginFailure {
+    fn from(error: LoginError) -> Self {
+        LoginFailure { error, error_override: None, correlation_id: None }
+    }
+}
+
+/// Entra's `timestamp` format: `yyyy-MM-dd HH:mm:ssZ`.
+fn entra_timestamp(t: OffsetDateTime) -> String {
+    let base = t
+        .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
+        .unwrap_or_default();
+    format!("{base}Z")
+}
+
+/// The one place a `LoginError` becomes bytes on the wire.
+pub fn error_body(error: &LoginError, error_value: &str, correlation_id: &str, now: OffsetDateTime) -> Value {
+    let trace_id = Uuid::new_v4().to_string();
+    let timestamp = entra_timestamp(now);
+    let code = error.code();
+    json!({
+        "error": error_value,
+        "error_description": format!(
+            "AADSTS{code}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
+            error.message()
+        ),
+        "error_codes": [code],
+        "timestamp": timestamp,
+        "trace_id": trace_id,
+        "correlation_id": correlation_id,
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+    })
+}
+
+impl IntoResponse for LoginFailure {
+    fn into_response(self) -> Response {
+        let correlation_id = self.correlation_id.unwrap_or_else(|| Uuid::new_v4().to_string());
+        let error_value = self.error_override.unwrap_or(self.error.error());
+        let body = error_body(&self.error, error_value, &correlation_id, OffsetDateTime::now_utc());
+        let status = StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut resp = (status, json_headers(), body.to_string()).into_response();
+        resp.extensions_mut().insert(self.error);
+        resp
+    }
+}
+
+fn json_headers() -> [(header::HeaderName, HeaderValue); 4] {
+    [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache")),
+        (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        (header::EXPIRES, HeaderValue::from_static("-1")),
+    ]
+}
+
+fn metadata_response(body: Value) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("max-age=86400, private")),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The correlation id a client sent (`client-request-id`), echoed in errors as Entra does.
+fn correlation_id(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    let from_header = ["client-request-id", "x-ms-client-request-id"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        .map(str::to_string);
+    from_header.or_else(|| {
+        query.and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "client-request-id")
+                .map(|(_, v)| v.into_owned())
+        })
+    })
+    .filter(|v| Uuid::parse_str(v).is_ok())
+}
+
+/// Finds the tenant a path segment names, or the AADSTS error Entra gives.
+fn resolve_tenant(state: &MockState, segment: &str) -> Result<Option<TenantHandle>, LoginError> {
+    match login::classify_tenant_segment(segment)? {
+        TenantSegment::MultiTenant => Ok(None),
+        TenantSegment::Specific => state
+            .find(segment)
+            .map(Some)
+            .ok_or_else(|| LoginError::TenantNotFound { tenant: segment.to_string() }),
+    }
+}
+
+fn discovery_failure(error: LoginError) -> LoginFailure {
+    let error_override = matches!(error, LoginError::TenantNotFound { .. } | LoginError::InvalidTenantIdentifier { .. })
+        .then_some("invalid_tenant");
+    LoginFailure { error, error_override, correlation_id: None }
+}
+
+async fn instance_discovery(State(_): State<MockState>, parts: Parts) -> Response {
+    let base = base_url(&parts);
+    let host = base.split_once("://").map(|(_, h)| h.to_string()).unwrap_or_default();
+    let tenant = parts
+        .uri
+        .query()
+        .and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "authorization_endpoint")
+                .map(|(_, v)| v.into_owned())
+        })
+        .and_then(|endpoint| {
+            let path = endpoint.split_once("://").map(|(_, rest)| rest.to_string())?;
+            path.split('/').nth(1).map(str::to_string)
+        })
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "common".to_string());
+    metadata_response(json!({
+        "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
+        "api-version": "1.1",
+        "metadata": [{
+            "preferred_network": host,
+            "preferred_cache": host,
+            "aliases": [host],
+        }],
+    }))
+}
+
+/// The tenant's id and cloud for a discovery document; `None` for `/common`.
+fn discovery_subject(state: &MockState, segment: &str) -> Result<Option<(String, crate::core::fixture::Cloud)>, LoginFailure> {
+    let handle = resolve_tenant(state, segment).map_err(discovery_failure)?;
+    Ok(handle.map(|h| {
+        let t = lock(&h);
+        (t.id.to_string(), t.cloud)
+    }))
+}
+
+async fn openid_configuration_v2(
+    State(state): State<MockState>,
+    Path(segment): Path<String>,
+    parts: Parts,
+) -> Result<Response, LoginFailure> {
+    let base = base_url(&parts);
+    let subject = discovery_subject(&state, &segment)?;
+    let (path_tenant, issuer_tenant, cloud) = match &subject {
+        Some((id, cloud)) => (id.clone(), id.clone(), *cloud),
+        None => (segment.to_ascii_lowercase(), "{tenantid}".to_string(), Default::default()),
+    };
+    let t = format!("{base}/{path_tenant}");
+    let host = base.split_once("://").map(|(_, h)| h).unwrap_or_default();
+    Ok(metadata_response(json!({
+        "token_endpoint": format!("{t}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{t}/discovery/v2.0/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": format!("{base}/{issuer_tenant}/v2.0"),
+        "request_uri_parameter_supported": false,
+        "userinfo_endpoint": format!("{base}/oidc/userinfo"),
+        "authorization_endpoint": format!("{t}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{t}/oauth2/v2.0/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{t}/oauth2/v2.0/logout"),
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "kerberos_endpoint": format!("{t}/kerberos"),
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": cloud.instance_name(),
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": host,
+        "rbac_url": "https://pas.windows.net",
+    })))
+}
+
+async fn openid_configuration_v1(
+    State(state): State<MockState>,
+    Path(segment): Path<String>,
+    parts: Parts,
+) -> Result<Response, LoginFailure> {
+    let base = base_url(&parts);
+    let subject = discovery_subject(&state, &segment)?;
+    let (path_tenant, issuer_tenant, cloud) = match &subject {
+        Some((id, cloud)) => (id.clone(), id.clone(), *cloud),
+        None => (segment.to_ascii_lowercase(), "{tenantid}".to_string(), Default::default()),
+    };
+    let t = format!("{base}/{path_tenant}");
+    let host = base.split_once("://").map(|(_, h)| h).unwrap_or_default();
+    Ok(metadata_response(json!({
+        "token_endpoint": format!("{t}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{t}/discovery/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "scopes_supported": ["openid"],
+        "issuer": format!("https://sts.windows.net/{issuer_tenant}/"),
+        "microsoft_multi_refresh_token": true,
+        "authorization_endpoint": format!("{t}/oauth2/authorize"),
+        "device_authorization_endpoint": format!("{t}/oauth2/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{t}/oauth2/logout"),
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"],
+        "check_session_iframe": format!("{t}/oauth2/checksession"),
+        "userinfo_endpoint": format!("{t}/openid/userinfo"),
+        "kerberos_endpoint": format!("{t}/kerberos"),
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": cloud.instance_name(),
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": host,
+        "rbac_url": "https://pas.windows.net",
+    })))
+}
+
+async fn keys(
+    State(state): State<MockState>,
+    Path(segment): Path<String>,
+    parts: Parts,
+) -> Result<Response, LoginFailure> {
+    let base = base_url(&parts);
+    let tenants = match resolve_tenant(&state, &segment).map_err(discovery_failure)? {
+        Some(t) => vec![t],
+        None => state.tenants(),
+    };
+    let keys: Vec<Value> = tenants
+        .iter()
+        .map(|h| {
+            let t = lock(h);
+            t.signing_key.jwk(&format!("{base}/{}/v2.0", t.id))
+        })
+        .collect();
+    Ok(metadata_response(json!({ "keys": keys })))
+}
+
+async fn user_realm(
+    State(state): State<MockState>,
+    Path(upn): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let domain = upn.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
+    let tenant = (!domain.is_empty()).then(|| state.find(&domain)).flatten();
+    let cloud = tenant.as_ref().map(|h| lock(h).cloud).unwrap_or_default();
+    let v2 = query.iter().any(|(k, v)| k == "api-version" && v.starts_with('2'));
+    let body = match (v2, tenant.is_some()) {
+        (false, true) => json!({
+            "ver": "1.0",
+            "account_type": "Managed",
+            "domain_name": domain,
+            "cloud_instance_name": cloud.instance_name(),
+            "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+        }),
+        (false, false) => json!({
+            "ver": "1.0",
+            "account_type": "Unknown",
+            "cloud_instance_name": cloud.instance_name(),
+        }),
+        (true, known) => json!({
+            "NameSpaceType": if known { "Managed" } else { "Unknown" },
+            "Login": upn,
+            "DomainName": domain,
+            "FederationBrandName": null,
+            "TenantBrandingInfo": null,
+            "cloud_instance_name": cloud.instance_name(),
+        }),
+    };
+    metadata_response(body)
+}
+
+async fn token_v1(state: State<MockState>, path: Path<String>, parts: Parts, body: Bytes) -> Response {
+    token(state, path, parts, body, Endpoint::V1)
+}
+
+async fn token_v2(state: State<MockState>, path: Path<String>, parts: Parts, body: Bytes) -> Response {
+    token(state, path, parts, body, Endpoint::V2)
+}
+
+/// Both token endpoints. The tenant is locked only while the request is checked; the token is
+/// signed after the lock is released so that concurrent requests do not queue on RSA.
+fn token(
+    State(state): State<MockState>,
+    Path(segment): Path<String>,
+    parts: Parts,
+    body: Bytes,
+    endpoint: Endpoint,
+) -> Response {
+    let correlation_id = correlation_id(&parts.headers, parts.uri.query());
+    let fail = |error: LoginError| LoginFailure { error, error_override: None, correlation_id: correlation_id.clone() };
+    // Entra reads the body as a form whatever the Content-Type says; a JSON body simply lacks
+    // the form fields and fails on the first required one.
+    let form = if is_form(&parts.headers) { Form::parse(&body) } else { Form::default() };
+    let base = base_url(&parts);
+    let request = TokenRequest {
+        endpoint,
+        tenant_segment: &segment,
+        base_url: &base,
+        form: &form,
+        basic_auth: basic_auth(&parts.headers),
+    };
+    let outcome = (|| {
+        let tenant = resolve_tenant(&state, &segment)?;
+        let segment_kind = if tenant.is_some() { TenantSegment::Specific } else { TenantSegment::MultiTenant };
+        let grant_type = login::check_request_shape(&request, &segment_kind)?;
+        let Some(handle) = tenant else {
+            return Err(LoginError::GrantNotSupportedOverCommon);
+        };
+        let (grant, key) = {
+            let t = lock(&handle);
+            (login::authorize(&t, &request, grant_type)?, t.signing_key.clone())
+        };
+        Ok(login::token_response(&grant, &key))
+    })();
+    match outcome {
+        Ok(body) => (StatusCode::OK, json_headers(), body.to_string()).into_response(),
+        Err(e) => fail(e).into_response(),
+    }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+/// `Authorization: Basic base64(client_id:client_secret)`, form-encoded parts per RFC 6749.
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+    Some((unescape(id), unescape(secret)))
+}

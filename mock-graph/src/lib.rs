@@ -1,0 +1,18 @@
+//! A mock Microsoft Entra tenant for testing application-identity authentication offline.
+//!
+//! Layout:
+//! - [`core`]: tenants, directory objects, clocks, signing keys and Entra's rules, without HTTP.
+//! - [`state`]: the cloneable handle to every tenant the mock serves.
+//! - [`http`]: axum routes that render the core in the services' wire formats, and the server
+//!   loop (TLS or plain) that takes an already-bound listener and a shutdown future.
+//! - [`serve`]: what `mock-graph serve` does, reusable in-process.
+//! - [`testing`]: a one-call HTTPS server on port 0 for tests.
+
+pub mod core;
+pub mod http;
+pub mod serve;
+pub mod state;
+pub mod testing;
+
+pub use crate::core::fixture::TenantFixture;
+pub use crate::state::MockState;

@@ -1,0 +1,71 @@
+//! A mock on `127.0.0.1:0` over real HTTPS, for tests: one call to start, dropped to stop.
+//! Its state is the same `MockState` the handlers use, so a test can arrange the tenant
+//! directly (register an application, add a certificate, move the clock) and then talk HTTP.
+
+use std::path::PathBuf;
+
+use tokio::sync::oneshot;
+
+use crate::core::fixture::TenantFixture;
+use crate::core::ids::TenantId;
+use crate::core::tenant::Tenant;
+use crate::serve;
+use crate::state::MockState;
+
+/// A running mock. Stops when dropped.
+pub struct TestServer {
+    /// `https://127.0.0.1:PORT` (or `http://` without TLS).
+    pub url: String,
+    /// The CA that signed the server certificate (PEM file); `None` without TLS.
+    pub ca_pem: Option<PathBuf>,
+    /// The default fixture's tenant.
+    pub tenant_id: TenantId,
+    pub state: MockState,
+    stop: Option<oneshot::Sender<()>>,
+    _state_dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// HTTPS with the default fixture.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(TenantFixture::default_fixture(), true).await
+    }
+
+    /// A server holding the tenant of `fixture`, over TLS or not.
+    pub async fn start_with(fixture: TenantFixture, tls: bool) -> anyhow::Result<Self> {
+        let state_dir = tempfile::tempdir()?;
+        let state = MockState::new();
+        let tenant_id = state.add_fixture(fixture)?;
+        let prepared = serve::prepare("127.0.0.1:0".parse()?, state_dir.path(), tls, state.clone()).await?;
+        let url = prepared.url.clone();
+        let ca_pem = prepared.ca_pem.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(prepared.run(async move {
+            let _ = stopped.await;
+        }));
+        Ok(TestServer { url, ca_pem, tenant_id, state, stop: Some(stop), _state_dir: state_dir })
+    }
+
+    /// Runs `f` on the default tenant under its lock.
+    pub fn with_tenant<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> R {
+        self.state.with_tenant(self.tenant_id, f).expect("the test server's tenant exists")
+    }
+
+    /// The CA certificate as PEM text.
+    pub fn ca_pem_text(&self) -> Option<String> {
+        self.ca_pem.as_ref().and_then(|p| std::fs::read_to_string(p).ok())
+    }
+
+    /// `https://127.0.0.1:PORT/{tenant}/oauth2/v2.0/token`.
+    pub fn token_url_v2(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.url, self.tenant_id)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

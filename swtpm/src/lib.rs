@@ -1,0 +1,239 @@
+//! Starting and stopping private swtpm (TPM 2.0 emulator) instances for tests.
+//!
+//! Each [`Swtpm`] is its own `swtpm socket --tpm2` process with its own temporary state
+//! directory, listening on loopback only, so tests that run at the same time never share TPM
+//! state or object slots. The TPM is usable as soon as [`Swtpm::start`] returns: it runs with
+//! `not-need-init,startup-clear`, and `start` has already had a `TPM2_GetRandom` answered.
+//!
+//! The tpm2-tss swtpm TCTI derives the control port as the server port + 1, so both ports are
+//! chosen together. Dropping the value kills the process and reaps it, which also happens while
+//! a panicking test unwinds.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How many times a start is retried when the chosen ports were taken by someone else between
+/// probing them and swtpm binding them.
+const START_ATTEMPTS: usize = 8;
+/// How long one swtpm process gets to answer its first command.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why an swtpm could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The `swtpm` binary could not be run (not installed, not on PATH).
+    #[error("cannot run `{program}` (is swtpm installed? apt-get install swtpm swtpm-tools): {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Local I/O around the process failed (temporary directory, sockets, log file).
+    #[error("swtpm: {context}: {source}")]
+    Io {
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Every attempt ended with swtpm exiting or not answering; the last log is kept.
+    #[error("swtpm did not start after {attempts} attempts; last failure: {last_failure}; log:\n{log}")]
+    NotStarted {
+        attempts: usize,
+        last_failure: String,
+        log: String,
+    },
+}
+
+/// A running swtpm process, private to its owner.
+#[derive(Debug)]
+pub struct Swtpm {
+    child: Child,
+    port: u16,
+    // Held for its Drop: the TPM state lives here and disappears with the instance.
+    state_dir: tempfile::TempDir,
+}
+
+impl Swtpm {
+    /// Starts a fresh TPM 2.0 emulator on free loopback ports and waits until it answers.
+    pub fn start() -> Result<Self, Error> {
+        Self::start_with_program("swtpm")
+    }
+
+    /// Like [`Swtpm::start`], with an explicit path to the swtpm binary.
+    pub fn start_with_program(program: &str) -> Result<Self, Error> {
+        let mut last_failure = String::new();
+        let mut last_log = String::new();
+        for _ in 0..START_ATTEMPTS {
+            let state_dir = tempfile::Builder::new()
+                .prefix("swtpm-")
+                .tempdir()
+                .map_err(|source| Error::Io {
+                    context: "creating the state directory",
+                    source,
+                })?;
+            let port = pick_port_pair()?;
+            let log_path = state_dir.path().join("swtpm.log");
+            let child = spawn(program, state_dir.path(), port, &log_path)?;
+            let mut instance = Swtpm {
+                child,
+                port,
+                state_dir,
+            };
+            match instance.wait_ready() {
+                Ok(()) => return Ok(instance),
+                Err(failure) => {
+                    // Port theft is the expected cause; a fresh pair usually works.
+                    last_failure = failure;
+                    last_log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    drop(instance);
+                }
+            }
+        }
+        Err(Error::NotStarted {
+            attempts: START_ATTEMPTS,
+            last_failure,
+            log: last_log,
+        })
+    }
+
+    /// The TPM command port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The control-channel port (always [`Swtpm::port`] + 1, as the TCTI expects).
+    pub fn ctrl_port(&self) -> u16 {
+        self.port + 1
+    }
+
+    /// The tpm2-tss TCTI configuration string for this instance.
+    pub fn tcti(&self) -> String {
+        format!("swtpm:host=127.0.0.1,port={}", self.port)
+    }
+
+    /// The process id, for diagnostics.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The directory holding this instance's TPM state (deleted on drop).
+    pub fn state_dir(&self) -> &Path {
+        self.state_dir.path()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(status) = self.exited()? {
+                return Err(format!("swtpm exited with {status}"));
+            }
+            match probe(self.port) {
+                // The answer could come from a stranger who holds the port; only trust it
+                // while our process is still alive.
+                Ok(()) => match self.exited()? {
+                    None => return Ok(()),
+                    Some(status) => return Err(format!("swtpm exited with {status}")),
+                },
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(format!("no answer on port {} within {READY_TIMEOUT:?}: {e}", self.port));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+
+    fn exited(&mut self) -> Result<Option<ExitStatus>, String> {
+        self.child
+            .try_wait()
+            .map_err(|e| format!("cannot poll swtpm: {e}"))
+    }
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        // Errors here mean the process is already gone; nothing useful to report from Drop.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(program: &str, state_dir: &Path, port: u16, log_path: &PathBuf) -> Result<Child, Error> {
+    let log = File::create(log_path).map_err(|source| Error::Io {
+        context: "creating the log file",
+        source,
+    })?;
+    Command::new(program)
+        .arg("socket")
+        .arg("--tpm2")
+        .arg("--tpmstate")
+        .arg(format!("dir={}", state_dir.display()))
+        .arg("--server")
+        .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+        .arg("--ctrl")
+        .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+        .arg("--flags")
+        .arg("not-need-init,startup-clear")
+        .arg("--log")
+        .arg(format!("file={},level=1", log_path.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|source| Error::Spawn {
+            program: program.to_owned(),
+            source,
+        })
+}
+
+/// Finds a port P such that P and P + 1 are both free on 127.0.0.1 right now.
+fn pick_port_pair() -> Result<u16, Error> {
+    for _ in 0..64 {
+        let first = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|source| Error::Io {
+            context: "probing a free port",
+            source,
+        })?;
+        let port = first
+            .local_addr()
+            .map_err(|source| Error::Io {
+                context: "reading a probed port",
+                source,
+            })?
+            .port();
+        let Some(next) = port.checked_add(1) else {
+            continue;
+        };
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, next)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(Error::Io {
+        context: "finding two adjacent free ports",
+        source: std::io::Error::new(std::io::ErrorKind::AddrInUse, "no free port pair"),
+    })
+}
+
+/// Sends `TPM2_GetRandom(8)` and expects a success response: proof that a started TPM answers.
+fn probe(port: u16) -> std::io::Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    // tag TPM_ST_NO_SESSIONS, size 12, TPM_CC_GetRandom, bytesRequested 8
+    let command: [u8; 12] = [
+        0x80, 0x01, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x01, 0x7b, 0x00, 0x08,
+    ];
+    stream.write_all(&command)?;
+    let mut header = [0u8; 10];
+    stream.read_exact(&mut header)?;
+    let rc = u32::from_be_bytes([header[6], header[7], header[8], header[9]]);
+    if header[0..2] == [0x80, 0x01] && rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "unexpected TPM response header {header:02x?}"
+        )))
+    }
+}
