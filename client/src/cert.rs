@@ -111,10 +111,7 @@ impl Certificate {
 
     /// Raw SHA-1 over the DER (for `x5t`); SHA-1 here is an identifier, not a security check.
     pub fn sha1(&self) -> [u8; 20] {
-        let d = aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-            &self.der,
-        );
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
         let mut out = [0u8; 20];
         out.copy_from_slice(d.as_ref());
         out
@@ -122,8 +119,8 @@ impl Certificate {
 
     /// Parses the fields the client uses.
     pub fn info(&self) -> Result<CertificateInfo, CertError> {
-        let (rest, cert) = X509Certificate::from_der(&self.der)
-            .map_err(|e| CertError::Parse(e.to_string()))?;
+        let (rest, cert) =
+            X509Certificate::from_der(&self.der).map_err(|e| CertError::Parse(e.to_string()))?;
         if !rest.is_empty() {
             return Err(CertError::Parse(format!("{} trailing bytes", rest.len())));
         }
@@ -184,7 +181,10 @@ impl CertificateRequest {
 }
 
 /// Makes a self-signed certificate for `signer`'s key, signed (sha256WithRSAEncryption) by it.
-pub fn self_signed(signer: &dyn Signer, request: &CertificateRequest) -> Result<Certificate, CertError> {
+pub fn self_signed(
+    signer: &dyn Signer,
+    request: &CertificateRequest,
+) -> Result<Certificate, CertError> {
     let mut params = rcgen::CertificateParams::default();
     let mut dn = rcgen::DistinguishedName::new();
     dn.push(rcgen::DnType::CommonName, request.common_name.as_str());
@@ -243,7 +243,9 @@ pub enum ByocError {
     NotRsa,
     #[error("the certificate's RSA key is {bits} bits; 2048 bits is required")]
     KeyLength { bits: usize },
-    #[error("the certificate is signed with {found}; SHA-256 with RSA (1.2.840.113549.1.1.11) is required")]
+    #[error(
+        "the certificate is signed with {found}; SHA-256 with RSA (1.2.840.113549.1.1.11) is required"
+    )]
     SignatureAlgorithm { found: String },
     #[error("the certificate has no private key in the store")]
     NoPrivateKey,
@@ -268,7 +270,9 @@ pub fn validate_byoc(
     signer: Option<&dyn Signer>,
     key_exportable: bool,
 ) -> Result<ByocCheck, ByocError> {
-    let info = cert.info().map_err(|e| ByocError::Unreadable(e.to_string()))?;
+    let info = cert
+        .info()
+        .map_err(|e| ByocError::Unreadable(e.to_string()))?;
     let Some(public) = &info.rsa_public_key else {
         return Err(ByocError::NotRsa);
     };
@@ -318,7 +322,12 @@ mod tests {
         assert!(a.matches_key(&key).unwrap());
         assert_ne!(info.serial, b.info().unwrap().serial);
         assert_eq!(info.serial.len(), 32);
-        assert_eq!(validate_byoc(&a, Some(&key), false), Ok(ByocCheck { hardware_backed: false }));
+        assert_eq!(
+            validate_byoc(&a, Some(&key), false),
+            Ok(ByocCheck {
+                hardware_backed: false
+            })
+        );
     }
 
     #[test]
@@ -326,7 +335,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = SoftwareKeyStore::new(dir.path()).create().unwrap();
         let now = datetime!(2026-03-01 12:00 UTC);
-        let cert = self_signed(&key, &CertificateRequest::managed(now, time::Duration::days(1))).unwrap();
+        let cert = self_signed(
+            &key,
+            &CertificateRequest::managed(now, time::Duration::days(1)),
+        )
+        .unwrap();
         let (_, parsed) = X509Certificate::from_der(cert.der()).unwrap();
         key.public_key()
             .verify(
@@ -344,9 +357,19 @@ mod tests {
         let key = store.create().unwrap();
         let other = store.create().unwrap();
         let now = datetime!(2026-03-01 12:00 UTC);
-        let cert = self_signed(&key, &CertificateRequest::managed(now, time::Duration::days(1))).unwrap();
-        assert_eq!(validate_byoc(&cert, None, false), Err(ByocError::NoPrivateKey));
-        assert_eq!(validate_byoc(&cert, Some(&other), false), Err(ByocError::KeyMismatch));
+        let cert = self_signed(
+            &key,
+            &CertificateRequest::managed(now, time::Duration::days(1)),
+        )
+        .unwrap();
+        assert_eq!(
+            validate_byoc(&cert, None, false),
+            Err(ByocError::NoPrivateKey)
+        );
+        assert_eq!(
+            validate_byoc(&cert, Some(&other), false),
+            Err(ByocError::KeyMismatch)
+        );
         let err = validate_byoc(&cert, Some(&key), true).unwrap_err();
         assert_eq!(err, ByocError::Exportable);
         assert!(err.to_string().contains("non-exportable"));
@@ -357,8 +380,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = SoftwareKeyStore::new(dir.path()).create().unwrap();
         let now = datetime!(2026-03-01 12:00 UTC);
-        let cert = self_signed(&key, &CertificateRequest::managed(now, time::Duration::days(1))).unwrap();
-        assert_eq!(Certificate::from_pem(cert.to_pem().as_bytes()).unwrap(), cert);
+        let cert = self_signed(
+            &key,
+            &CertificateRequest::managed(now, time::Duration::days(1)),
+        )
+        .unwrap();
+        assert_eq!(
+            Certificate::from_pem(cert.to_pem().as_bytes()).unwrap(),
+            cert
+        );
         assert!(Certificate::from_der(b"not a cert".to_vec()).is_err());
     }
 }

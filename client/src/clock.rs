@@ -51,7 +51,9 @@ impl FixedClock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, OffsetDateTime> {
         // A panic while holding this lock cannot leave a torn OffsetDateTime behind.
-        self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -15,9 +15,16 @@
 //!   and the token cache.
 //! - [`graph`]: the Microsoft Graph calls the lifecycle needs.
 
+pub mod assertion;
+pub mod cert;
 pub mod clock;
+pub mod cloud;
 mod fsutil;
+pub mod graph;
+pub mod http;
 pub mod ids;
 pub mod keys;
-pub mod cert;
+pub mod retry;
 pub mod store;
+pub mod testing;
+pub mod token;

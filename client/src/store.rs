@@ -40,7 +40,10 @@ pub enum StoreError {
     #[error("no certificate with SHA-256 hash {0} in the store")]
     NotFound(Sha256Hash),
     #[error("account '{account}' is not allowed to use the private key of certificate {hash}")]
-    AccessDenied { account: AccountName, hash: Sha256Hash },
+    AccessDenied {
+        account: AccountName,
+        hash: Sha256Hash,
+    },
     #[error(transparent)]
     Key(#[from] KeyError),
 }
@@ -145,7 +148,10 @@ impl CertStore {
     pub fn list(&self) -> Result<Vec<StoredCertificate>, StoreError> {
         let _guard = self.guard();
         let file = self.read()?;
-        file.certificates.iter().map(|e| self.to_stored(e)).collect()
+        file.certificates
+            .iter()
+            .map(|e| self.to_stored(e))
+            .collect()
     }
 
     /// Removes a certificate; returns what was removed (so the caller can delete its key).
@@ -188,7 +194,9 @@ impl CertStore {
         account: &AccountName,
         providers: &KeyProviders,
     ) -> Result<(StoredCertificate, Arc<dyn Signer>), StoreError> {
-        let entry = self.get(hash)?.ok_or_else(|| StoreError::NotFound(hash.clone()))?;
+        let entry = self
+            .get(hash)?
+            .ok_or_else(|| StoreError::NotFound(hash.clone()))?;
         if !self.may_sign(&entry, account) {
             return Err(StoreError::AccessDenied {
                 account: account.clone(),
@@ -234,7 +242,9 @@ impl CertStore {
     }
 
     fn to_stored(&self, entry: &Entry) -> Result<StoredCertificate, StoreError> {
-        let der = B64.decode(&entry.der).map_err(|e| self.corrupt(e.to_string()))?;
+        let der = B64
+            .decode(&entry.der)
+            .map_err(|e| self.corrupt(e.to_string()))?;
         let certificate = Certificate::from_der(der).map_err(|e| self.corrupt(e.to_string()))?;
         if certificate.sha256_hash() != entry.sha256 {
             return Err(self.corrupt(format!("entry {} does not hash to its name", entry.sha256)));
@@ -324,6 +334,9 @@ mod tests {
         let path = dir.path().join("certstores/local_machine/my.json");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, b"{not json").unwrap();
-        assert!(matches!(store.get(&cert.sha256_hash()), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            store.get(&cert.sha256_hash()),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 }

@@ -4,8 +4,7 @@
 //! and a certificate made over a TPM key whose signatures verify against it.
 
 use adsync_client::cert::{
-    ByocError, Certificate, CertificateRequest, MANAGED_CERT_SUBJECT_CN, self_signed,
-    validate_byoc,
+    ByocError, Certificate, CertificateRequest, MANAGED_CERT_SUBJECT_CN, self_signed, validate_byoc,
 };
 use adsync_client::keys::{SignatureScheme, Signer, SoftwareKeyStore, Tpm, sign_message};
 use time::macros::datetime;
@@ -28,7 +27,9 @@ fn sha256_hash_and_thumbprint_match_the_documented_computation() {
     );
     // What an admin pastes may be lowercase; it names the same certificate.
     let pasted: adsync_client::ids::Sha256Hash =
-        "c59e5efd4bfc5173acae5bc5d27b8ccf0a65da0d128e021feb732d08ddf2f2e7".parse().unwrap();
+        "c59e5efd4bfc5173acae5bc5d27b8ccf0a65da0d128e021feb732d08ddf2f2e7"
+            .parse()
+            .unwrap();
     assert_eq!(pasted, cert.sha256_hash());
 }
 
@@ -40,19 +41,33 @@ fn byoc_rejects_wrong_key_size_hash_and_type_with_a_clear_reason() {
     let cert = Certificate::from_pem(RSA3072_SHA256).unwrap();
     let err = validate_byoc(&cert, Some(&key), false).unwrap_err();
     assert_eq!(err, ByocError::KeyLength { bits: 3072 });
-    assert!(err.to_string().contains("3072 bits; 2048 bits is required"), "{err}");
+    assert!(
+        err.to_string().contains("3072 bits; 2048 bits is required"),
+        "{err}"
+    );
 
     let cert = Certificate::from_pem(RSA2048_SHA384).unwrap();
     let err = validate_byoc(&cert, Some(&key), false).unwrap_err();
-    assert!(matches!(err, ByocError::SignatureAlgorithm { ref found } if found == "1.2.840.113549.1.1.12"));
+    assert!(
+        matches!(err, ByocError::SignatureAlgorithm { ref found } if found == "1.2.840.113549.1.1.12")
+    );
 
     let cert = Certificate::from_pem(ECDSA_P256).unwrap();
-    assert_eq!(validate_byoc(&cert, Some(&key), false), Err(ByocError::NotRsa));
+    assert_eq!(
+        validate_byoc(&cert, Some(&key), false),
+        Err(ByocError::NotRsa)
+    );
 
     // A valid certificate whose private key the machine does not hold.
     let cert = Certificate::from_pem(RSA2048_SHA256).unwrap();
-    assert_eq!(validate_byoc(&cert, Some(&key), false), Err(ByocError::KeyMismatch));
-    assert_eq!(validate_byoc(&cert, None, false), Err(ByocError::NoPrivateKey));
+    assert_eq!(
+        validate_byoc(&cert, Some(&key), false),
+        Err(ByocError::KeyMismatch)
+    );
+    assert_eq!(
+        validate_byoc(&cert, None, false),
+        Err(ByocError::NoPrivateKey)
+    );
 }
 
 #[test]
@@ -61,14 +76,21 @@ fn tpm_certificate_verifies_signatures_made_by_its_key() {
     let tpm = Tpm::connect(&sw.tcti()).unwrap();
     let key = tpm.create().unwrap();
     let now = datetime!(2026-05-01 08:00 UTC);
-    let cert = self_signed(&key, &CertificateRequest::managed(now, time::Duration::days(365))).unwrap();
+    let cert = self_signed(
+        &key,
+        &CertificateRequest::managed(now, time::Duration::days(365)),
+    )
+    .unwrap();
     let info = cert.info().unwrap();
     assert_eq!(info.subject, format!("CN={MANAGED_CERT_SUBJECT_CN}"));
     assert_eq!(info.not_before, now);
 
     // The certificate's own public key (parsed from the DER), not the signer's, verifies.
     let public = info.rsa_public_key.expect("RSA key");
-    for scheme in [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1Sha256] {
+    for scheme in [
+        SignatureScheme::RsaPssSha256,
+        SignatureScheme::RsaPkcs1Sha256,
+    ] {
         let sig = sign_message(&key, b"header.claims", scheme).unwrap();
         public.verify(scheme, b"header.claims", &sig).unwrap();
     }

@@ -31,7 +31,10 @@ fn tpm_key_is_fixed_tpm_and_fixed_parent() {
 fn tpm_signs_rs256_and_ps256_from_one_key() {
     let (_sw, tpm) = tpm();
     let key = tpm.create_key().unwrap();
-    for scheme in [SignatureScheme::RsaPkcs1Sha256, SignatureScheme::RsaPssSha256] {
+    for scheme in [
+        SignatureScheme::RsaPkcs1Sha256,
+        SignatureScheme::RsaPssSha256,
+    ] {
         let sig = sign_message(key.as_ref(), b"eyJhbGciOi.eyJhdWQiOi", scheme).unwrap();
         assert_eq!(sig.len(), 256);
         key.public_key()
@@ -71,7 +74,12 @@ fn key_reopened_from_its_blobs_in_a_new_context_still_signs() {
     let tpm = Tpm::connect(&sw.tcti()).unwrap();
     let key = tpm.open_key(&stored).unwrap();
     assert_eq!(key.public_key(), &public);
-    let sig = sign_message(key.as_ref(), b"after restart", SignatureScheme::RsaPkcs1Sha256).unwrap();
+    let sig = sign_message(
+        key.as_ref(),
+        b"after restart",
+        SignatureScheme::RsaPkcs1Sha256,
+    )
+    .unwrap();
     public
         .verify(SignatureScheme::RsaPkcs1Sha256, b"after restart", &sig)
         .unwrap();

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use mock_graph::serve::{self, ServeOptions};
 
 #[derive(Parser)]
-#[command(name = "mock-graph", version, about = "A mock Microsoft Entra tenant (login + Microsoft Graph), offline")]
+#[command(
+    name = "mock-graph",
+    version,
+    about = "A mock Microsoft Entra tenant (login + Microsoft Graph), offline"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,8 +64,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Serve { listen, state_dir, fixture, no_tls } = cli.command;
-    let options = ServeOptions { listen, state_dir, fixtures: fixture, tls: !no_tls };
+    let Command::Serve {
+        listen,
+        state_dir,
+        fixture,
+        no_tls,
+    } = cli.command;
+    let options = ServeOptions {
+        listen,
+        state_dir,
+        fixtures: fixture,
+        tls: !no_tls,
+    };
     let state = serve::load_state(&options.fixtures)?;
     let prepared = serve::prepare(options.listen, &options.state_dir, options.tls, state).await?;
     // The ready line is the only thing on stdout, so scripts can read it.

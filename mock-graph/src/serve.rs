@@ -34,13 +34,22 @@ pub struct Prepared {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot read fixture {path}: {source}")]
-    ReadFixture { path: PathBuf, source: std::io::Error },
+    ReadFixture {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("fixture {path}: {source}")]
-    Fixture { path: PathBuf, source: crate::state::AddTenantError },
+    Fixture {
+        path: PathBuf,
+        source: crate::state::AddTenantError,
+    },
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Loads the tenants named by `paths`, or the default fixture when there are none.
@@ -49,23 +58,52 @@ pub fn load_state(paths: &[PathBuf]) -> Result<MockState, ServeError> {
     if paths.is_empty() {
         state
             .add_fixture(TenantFixture::default_fixture())
-            .map_err(|source| ServeError::Fixture { path: "<embedded default>".into(), source })?;
+            .map_err(|source| ServeError::Fixture {
+                path: "<embedded default>".into(),
+                source,
+            })?;
     }
     for path in paths {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ServeError::ReadFixture { path: path.clone(), source })?;
-        let fixture = TenantFixture::from_json(&text)
-            .map_err(|e| ServeError::Fixture { path: path.clone(), source: e.into() })?;
-        state.add_fixture(fixture).map_err(|source| ServeError::Fixture { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ServeError::ReadFixture {
+            path: path.clone(),
+            source,
+        })?;
+        let fixture = TenantFixture::from_json(&text).map_err(|e| ServeError::Fixture {
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        state
+            .add_fixture(fixture)
+            .map_err(|source| ServeError::Fixture {
+                path: path.clone(),
+                source,
+            })?;
     }
     Ok(state)
 }
 
 /// Binds and prepares a mock serving `state`.
-pub async fn prepare(listen: SocketAddr, state_dir: &Path, use_tls: bool, state: MockState) -> Result<Prepared, ServeError> {
-    let material = if use_tls { Some(tls::load_or_create(state_dir)?) } else { None };
-    let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: listen, source })?;
+pub async fn prepare(
+    listen: SocketAddr,
+    state_dir: &Path,
+    use_tls: bool,
+    state: MockState,
+) -> Result<Prepared, ServeError> {
+    let material = if use_tls {
+        Some(tls::load_or_create(state_dir)?)
+    } else {
+        None
+    };
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: listen,
+        source,
+    })?;
     let scheme = if use_tls { "https" } else { "http" };
     let host = match addr.ip() {
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),

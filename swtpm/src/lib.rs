@@ -26,7 +26,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The `swtpm` binary could not be run (not installed, not on PATH).
-    #[error("cannot run `{program}` (is swtpm installed? apt-get install swtpm swtpm-tools): {source}")]
+    #[error(
+        "cannot run `{program}` (is swtpm installed? apt-get install swtpm swtpm-tools): {source}"
+    )]
     Spawn {
         program: String,
         #[source]
@@ -40,7 +42,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Every attempt ended with swtpm exiting or not answering; the last log is kept.
-    #[error("swtpm did not start after {attempts} attempts; last failure: {last_failure}; log:\n{log}")]
+    #[error(
+        "swtpm did not start after {attempts} attempts; last failure: {last_failure}; log:\n{log}"
+    )]
     NotStarted {
         attempts: usize,
         last_failure: String,
@@ -139,7 +143,10 @@ impl Swtpm {
                     Some(status) => return Err(format!("swtpm exited with {status}")),
                 },
                 Err(e) if Instant::now() >= deadline => {
-                    return Err(format!("no answer on port {} within {READY_TIMEOUT:?}: {e}", self.port));
+                    return Err(format!(
+                        "no answer on port {} within {READY_TIMEOUT:?}: {e}",
+                        self.port
+                    ));
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }

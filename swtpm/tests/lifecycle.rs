@@ -51,7 +51,10 @@ fn parallel_instances_get_distinct_ports() {
         .map(|_| std::thread::spawn(|| Swtpm::start().expect("swtpm starts")))
         .collect();
     let tpms: Vec<Swtpm> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let mut ports: Vec<u16> = tpms.iter().flat_map(|t| [t.port(), t.ctrl_port()]).collect();
+    let mut ports: Vec<u16> = tpms
+        .iter()
+        .flat_map(|t| [t.port(), t.ctrl_port()])
+        .collect();
     ports.sort_unstable();
     ports.dedup();
     assert_eq!(ports.len(), 8);

@@ -21,7 +21,9 @@ impl RsaPublicKey {
         let n = strip_zeros(n);
         let e = strip_zeros(e);
         if n.is_empty() || e.is_empty() {
-            return Err(KeyError::InvalidPublicKey("empty modulus or exponent".into()));
+            return Err(KeyError::InvalidPublicKey(
+                "empty modulus or exponent".into(),
+            ));
         }
         let mut body = der_integer(n);
         body.extend(der_integer(e));
@@ -88,7 +90,12 @@ impl RsaPublicKey {
 
 impl fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RsaPublicKey({} bits, e={})", self.bits(), hex::encode(&self.e))
+        write!(
+            f,
+            "RsaPublicKey({} bits, e={})",
+            self.bits(),
+            hex::encode(&self.e)
+        )
     }
 }
 
@@ -114,7 +121,10 @@ fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         out.push(len as u8);
     } else {
         let bytes = len.to_be_bytes();
-        let skip = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+        let skip = bytes
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(bytes.len() - 1);
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
@@ -135,7 +145,9 @@ fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         }
         let (len_bytes, after) = rest.split_at(count);
         rest = after;
-        len_bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
+        len_bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
     };
     if rest.len() < len {
         return None;

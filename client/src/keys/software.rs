@@ -12,7 +12,9 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self, KeyPair as _, RsaKeyPair};
 
-use super::{KeyError, KeyLocation, KeyProvider, KeyRef, RsaPublicKey, Sha256Digest, SignatureScheme, Signer};
+use super::{
+    KeyError, KeyLocation, KeyProvider, KeyRef, RsaPublicKey, Sha256Digest, SignatureScheme, Signer,
+};
 use crate::fsutil;
 
 /// A directory of software keys, one file per key.
@@ -169,13 +171,11 @@ impl Signer for SoftwareKey {
             SignatureScheme::RsaPkcs1Sha256 => &signature::RSA_PKCS1_SHA256,
             SignatureScheme::RsaPssSha256 => &signature::RSA_PSS_SHA256,
         };
-        let digest = aws_lc_rs::digest::Digest::import_less_safe(
-            &digest.0,
-            &aws_lc_rs::digest::SHA256,
-        )
-        .map_err(|_| KeyError::Crypto {
-            operation: "digest import",
-        })?;
+        let digest =
+            aws_lc_rs::digest::Digest::import_less_safe(&digest.0, &aws_lc_rs::digest::SHA256)
+                .map_err(|_| KeyError::Crypto {
+                    operation: "digest import",
+                })?;
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
             .sign_digest(padding, &digest, &mut sig)
@@ -224,10 +224,15 @@ mod tests {
     fn signs_rs256_and_ps256_that_verify() {
         let dir = tempfile::tempdir().unwrap();
         let key = SoftwareKeyStore::new(dir.path()).create().unwrap();
-        for scheme in [SignatureScheme::RsaPkcs1Sha256, SignatureScheme::RsaPssSha256] {
+        for scheme in [
+            SignatureScheme::RsaPkcs1Sha256,
+            SignatureScheme::RsaPssSha256,
+        ] {
             let sig = sign_message(&key, b"header.payload", scheme).unwrap();
             assert_eq!(sig.len(), 256);
-            key.public_key().verify(scheme, b"header.payload", &sig).unwrap();
+            key.public_key()
+                .verify(scheme, b"header.payload", &sig)
+                .unwrap();
             assert!(key.public_key().verify(scheme, b"tampered", &sig).is_err());
         }
     }
@@ -242,7 +247,10 @@ mod tests {
             store.open(key.id()),
             Err(KeyError::InsecurePermissions { mode: 0o644, .. })
         ));
-        assert!(matches!(store.open("../etc/passwd"), Err(KeyError::InvalidKeyRef(_))));
+        assert!(matches!(
+            store.open("../etc/passwd"),
+            Err(KeyError::InvalidKeyRef(_))
+        ));
         let missing = uuid::Uuid::new_v4().to_string();
         assert!(matches!(store.open(&missing), Err(KeyError::NotFound(_))));
     }

@@ -24,15 +24,19 @@ use tss_esapi::interface_types::algorithm::HashingAlgorithm;
 use tss_esapi::interface_types::key_bits::RsaKeyBits;
 use tss_esapi::interface_types::resource_handles::Hierarchy;
 use tss_esapi::structures::{
-    Digest, HashScheme, HashcheckTicket, Private, Public, RsaExponent, RsaScheme,
-    Signature, SignatureScheme as TpmSignatureScheme, SymmetricDefinitionObject,
+    Digest, HashScheme, HashcheckTicket, Private, Public, RsaExponent, RsaScheme, Signature,
+    SignatureScheme as TpmSignatureScheme, SymmetricDefinitionObject,
 };
 use tss_esapi::traits::{Marshall, UnMarshall};
 use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
-use tss_esapi::utils::{create_restricted_decryption_rsa_public, create_unrestricted_signing_rsa_public};
+use tss_esapi::utils::{
+    create_restricted_decryption_rsa_public, create_unrestricted_signing_rsa_public,
+};
 use tss_esapi::{Context, TctiNameConf};
 
-use super::{KeyError, KeyLocation, KeyProvider, KeyRef, RsaPublicKey, Sha256Digest, SignatureScheme, Signer};
+use super::{
+    KeyError, KeyLocation, KeyProvider, KeyRef, RsaPublicKey, Sha256Digest, SignatureScheme, Signer,
+};
 
 /// A TPM 2.0 reached through one TCTI, shared by clones.
 #[derive(Clone)]
@@ -124,7 +128,8 @@ impl Tpm {
 
     /// Opens a key from its blobs (in this or any later context on the same TPM).
     pub fn open(&self, blobs: TpmKeyBlobs) -> Result<TpmKey, KeyError> {
-        let public = Public::unmarshall(&blobs.public).map_err(tpm_err("reading the public blob"))?;
+        let public =
+            Public::unmarshall(&blobs.public).map_err(tpm_err("reading the public blob"))?;
         let key = TpmKey::new(self.clone(), blobs, &public)?;
         // Loading proves the blobs belong to this TPM's primary before anyone relies on them.
         self.with_loaded(&key.blobs, |_, _| Ok(()))?;
@@ -134,7 +139,9 @@ impl Tpm {
     fn lock(&self) -> MutexGuard<'_, TpmState> {
         // A panic mid-command leaves at worst a loaded handle that the next flush or the
         // context's Drop cleans up; the context itself stays usable.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn with_primary<T>(
@@ -171,14 +178,18 @@ impl Tpm {
         blobs: &TpmKeyBlobs,
         f: impl FnOnce(&mut Context, KeyHandle) -> Result<T, KeyError>,
     ) -> Result<T, KeyError> {
-        let private = Private::try_from(blobs.private.clone()).map_err(tpm_err("reading the private blob"))?;
-        let public = Public::unmarshall(&blobs.public).map_err(tpm_err("reading the public blob"))?;
+        let private = Private::try_from(blobs.private.clone())
+            .map_err(tpm_err("reading the private blob"))?;
+        let public =
+            Public::unmarshall(&blobs.public).map_err(tpm_err("reading the public blob"))?;
         self.with_primary(|context, primary| {
             let handle = context
                 .execute_with_nullauth_session(|c| c.load(primary, private, public))
                 .map_err(tpm_err("load"))?;
             let result = f(context, handle);
-            let flushed = context.flush_context(handle.into()).map_err(tpm_err("flush"));
+            let flushed = context
+                .flush_context(handle.into())
+                .map_err(tpm_err("flush"));
             match (result, flushed) {
                 (Ok(value), Ok(())) => Ok(value),
                 (Err(e), _) | (Ok(_), Err(e)) => Err(e),

@@ -17,7 +17,11 @@ pub struct VirtualClock {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClockFixture {
     /// The tenant's current time when the fixture is loaded; absent means the system time.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub now: Option<OffsetDateTime>,
     /// A frozen clock only moves when told to; a running one also follows the system clock.
     #[serde(default)]
@@ -33,12 +37,18 @@ impl Default for VirtualClock {
 impl VirtualClock {
     /// Follows the system clock.
     pub fn system() -> Self {
-        VirtualClock { offset: Duration::ZERO, frozen_at: None }
+        VirtualClock {
+            offset: Duration::ZERO,
+            frozen_at: None,
+        }
     }
 
     /// Stands still at `at` until advanced or set.
     pub fn frozen(at: OffsetDateTime) -> Self {
-        VirtualClock { offset: Duration::ZERO, frozen_at: Some(at) }
+        VirtualClock {
+            offset: Duration::ZERO,
+            frozen_at: Some(at),
+        }
     }
 
     pub fn from_fixture(f: &ClockFixture) -> Self {
@@ -55,7 +65,10 @@ impl VirtualClock {
     }
 
     pub fn to_fixture(&self) -> ClockFixture {
-        ClockFixture { now: Some(self.now()), frozen: self.frozen_at.is_some() }
+        ClockFixture {
+            now: Some(self.now()),
+            frozen: self.frozen_at.is_some(),
+        }
     }
 
     pub fn now(&self) -> OffsetDateTime {

@@ -27,7 +27,10 @@ pub mod base64_bytes {
             None => Ok(None),
             Some(t) => {
                 let cleaned: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-                STANDARD.decode(cleaned).map(Some).map_err(serde::de::Error::custom)
+                STANDARD
+                    .decode(cleaned)
+                    .map(Some)
+                    .map_err(serde::de::Error::custom)
             }
         }
     }
@@ -272,6 +275,11 @@ pub struct User {
     pub password_profile: PasswordProfile,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub created_date_time: Option<OffsetDateTime>,
+    /// The source anchor of a user synchronized from on-premises AD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_premises_immutable_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_premises_sync_enabled: Option<bool>,
 }
 
 /// A directory role held by a principal (Graph's unifiedRoleAssignment, tenant-wide scope).

@@ -77,6 +77,12 @@ pub struct TenantFixture {
     pub app_role_assignments: Vec<AppRoleAssignment>,
     #[serde(default)]
     pub oauth2_permission_grants: Vec<OAuth2PermissionGrant>,
+    /// What the first-party service models remember (sync status, password writeback).
+    #[serde(
+        default,
+        skip_serializing_if = "super::graph::services::ServiceState::is_empty"
+    )]
+    pub services: super::graph::services::ServiceState,
     /// Absent in hand-written fixtures (a key is generated); present in snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<SigningKeyFixture>,
@@ -111,7 +117,10 @@ mod tests {
     #[test]
     fn default_fixture_parses_and_round_trips() {
         let f = TenantFixture::from_json(DEFAULT_FIXTURE_JSON).unwrap();
-        assert_eq!(f.tenant.id.to_string(), "b6f0c1d2-3e4f-4a5b-8c9d-0e1f2a3b4c5d");
+        assert_eq!(
+            f.tenant.id.to_string(),
+            "b6f0c1d2-3e4f-4a5b-8c9d-0e1f2a3b4c5d"
+        );
         assert_eq!(f.tenant.initial_domain, "contoso.onmicrosoft.com");
         let again = TenantFixture::from_json(&serde_json::to_string(&f).unwrap()).unwrap();
         assert_eq!(f, again);

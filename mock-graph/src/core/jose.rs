@@ -74,18 +74,28 @@ pub struct Jws<'a> {
 
 pub fn parse(token: &str) -> Result<Jws<'_>, MalformedJws> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(MalformedJws::NotThreeParts);
     };
     let header = decode_object(h, "header")?;
     let claims = decode_object(p, "payload")?;
-    let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| MalformedJws::BadEncoding("signature"))?;
-    Ok(Jws { signing_input: &token[..h.len() + 1 + p.len()], header, claims, signature })
+    let signature = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| MalformedJws::BadEncoding("signature"))?;
+    Ok(Jws {
+        signing_input: &token[..h.len() + 1 + p.len()],
+        header,
+        claims,
+        signature,
+    })
 }
 
 fn decode_object(segment: &str, what: &'static str) -> Result<JsonObject, MalformedJws> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| MalformedJws::BadEncoding(what))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| MalformedJws::BadEncoding(what))?;
     serde_json::from_slice::<JsonObject>(&bytes).map_err(|e| {
         let text = e.to_string();
         match text.strip_prefix("duplicate:") {
@@ -120,7 +130,9 @@ impl RsaAlgorithm {
             Self::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
             Self::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
         };
-        UnparsedPublicKey::new(alg, pkcs1_public_key).verify(message, signature).is_ok()
+        UnparsedPublicKey::new(alg, pkcs1_public_key)
+            .verify(message, signature)
+            .is_ok()
     }
 }
 
@@ -161,7 +173,12 @@ mod tests {
 
     #[test]
     fn parses_a_compact_jws() {
-        let token = format!("{}.{}.{}", b64(r#"{"alg":"RS256"}"#), b64(r#"{"iss":"x"}"#), b64("sig"));
+        let token = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"iss":"x"}"#),
+            b64("sig")
+        );
         let jws = parse(&token).unwrap();
         assert_eq!(jws.header.str("alg"), Some("RS256"));
         assert_eq!(jws.claims.str("iss"), Some("x"));
@@ -174,13 +191,22 @@ mod tests {
         let cases: &[(String, MalformedJws)] = &[
             ("a.b".into(), MalformedJws::NotThreeParts),
             ("a.b.c.d".into(), MalformedJws::NotThreeParts),
-            (format!("{}=.{}.", b64("{}"), b64("{}")), MalformedJws::BadEncoding("header")),
-            (format!("{}.{}.", b64("[1]"), b64("{}")), MalformedJws::NotJsonObject("header")),
+            (
+                format!("{}=.{}.", b64("{}"), b64("{}")),
+                MalformedJws::BadEncoding("header"),
+            ),
+            (
+                format!("{}.{}.", b64("[1]"), b64("{}")),
+                MalformedJws::NotJsonObject("header"),
+            ),
             (
                 format!("{}.{}.", b64("{}"), b64(r#"{"aud":"a","aud":"b"}"#)),
                 MalformedJws::DuplicateMember("payload", "aud".into()),
             ),
-            (format!("{}.{}.%%", b64("{}"), b64("{}")), MalformedJws::BadEncoding("signature")),
+            (
+                format!("{}.{}.%%", b64("{}"), b64("{}")),
+                MalformedJws::BadEncoding("signature"),
+            ),
         ];
         for (token, expected) in cases {
             assert_eq!(parse(token).unwrap_err(), *expected, "{token}");
@@ -203,9 +229,16 @@ mod tests {
         let padded = format!("{url}=");
         let standard = base64::engine::general_purpose::STANDARD.encode(digest);
         for form in [url, padded, standard] {
-            assert_eq!(thumbprint(&json!(form), false), Some(Thumbprint::Sha1(digest)), "{form}");
+            assert_eq!(
+                thumbprint(&json!(form), false),
+                Some(Thumbprint::Sha1(digest)),
+                "{form}"
+            );
         }
-        assert_eq!(thumbprint(&json!(URL_SAFE_NO_PAD.encode(digest)), true), None);
+        assert_eq!(
+            thumbprint(&json!(URL_SAFE_NO_PAD.encode(digest)), true),
+            None
+        );
         assert_eq!(thumbprint(&json!(42), false), None);
     }
 }

@@ -106,7 +106,9 @@ pub fn classify_tenant_segment(segment: &str) -> Result<TenantSegment, LoginErro
     if segment.parse::<uuid::Uuid>().is_ok() || looks_like_domain(segment) {
         return Ok(TenantSegment::Specific);
     }
-    Err(LoginError::InvalidTenantIdentifier { tenant: segment.to_string() })
+    Err(LoginError::InvalidTenantIdentifier {
+        tenant: segment.to_string(),
+    })
 }
 
 fn looks_like_domain(s: &str) -> bool {
@@ -120,7 +122,10 @@ fn looks_like_domain(s: &str) -> bool {
 }
 
 /// Checks the request's shape that does not depend on the tenant's content.
-pub fn check_request_shape(req: &TokenRequest<'_>, segment: &TenantSegment) -> Result<GrantType, LoginError> {
+pub fn check_request_shape(
+    req: &TokenRequest<'_>,
+    segment: &TenantSegment,
+) -> Result<GrantType, LoginError> {
     let grant = match req.form.require("grant_type")? {
         "client_credentials" => GrantType::ClientCredentials,
         "password" => GrantType::Password,
@@ -139,7 +144,11 @@ pub enum GrantType {
 }
 
 /// Authenticates and authorizes a token request against `tenant`.
-pub fn authorize(tenant: &Tenant, req: &TokenRequest<'_>, grant: GrantType) -> Result<Grant, LoginError> {
+pub fn authorize(
+    tenant: &Tenant,
+    req: &TokenRequest<'_>,
+    grant: GrantType,
+) -> Result<Grant, LoginError> {
     match grant {
         GrantType::ClientCredentials => client_credentials(tenant, req),
         GrantType::Password => password(tenant, req),
@@ -183,7 +192,9 @@ fn client_id<'f>(req: &'f TokenRequest<'_>) -> Result<&'f str, LoginError> {
 fn presented<'f>(req: &'f TokenRequest<'_>) -> Result<Presented<'f>, LoginError> {
     if let Some(assertion) = req.form.get("client_assertion") {
         return match req.form.get("client_assertion_type") {
-            None => Err(LoginError::MissingParameter { name: "client_assertion_type" }),
+            None => Err(LoginError::MissingParameter {
+                name: "client_assertion_type",
+            }),
             Some(t) if t == JWT_BEARER => Ok(Presented::Assertion(assertion)),
             Some(_) => Err(LoginError::UnexpectedAssertionType),
         };
@@ -209,10 +220,15 @@ fn confidential_client<'t>(
     let app_id: AppId = client_id.parse().map_err(|_| not_found())?;
     tenant.application_by_app_id(app_id).ok_or_else(not_found)?;
     let sp = tenant.service_principal_by_app_id(app_id).ok_or_else(|| {
-        LoginError::MissingServicePrincipal { app_id: app_id.to_string(), tenant_id: tenant.id.to_string() }
+        LoginError::MissingServicePrincipal {
+            app_id: app_id.to_string(),
+            tenant_id: tenant.id.to_string(),
+        }
     })?;
     if !sp.account_enabled {
-        return Err(LoginError::ApplicationDisabled { app_id: app_id.to_string() });
+        return Err(LoginError::ApplicationDisabled {
+            app_id: app_id.to_string(),
+        });
     }
     Ok((app_id, sp))
 }
@@ -281,19 +297,31 @@ fn authenticate(
 }
 
 fn verify_client_secret(tenant: &Tenant, app_id: AppId, secret: &str) -> Result<(), LoginError> {
-    let app = tenant.application_by_app_id(app_id).ok_or(LoginError::InvalidClientSecret {
-        app_id: app_id.to_string(),
-    })?;
+    let app = tenant
+        .application_by_app_id(app_id)
+        .ok_or(LoginError::InvalidClientSecret {
+            app_id: app_id.to_string(),
+        })?;
     let now = tenant.now();
-    let matching: Vec<_> =
-        app.password_credentials.iter().filter(|p| constant_time_eq(&p.secret_text, secret)).collect();
+    let matching: Vec<_> = app
+        .password_credentials
+        .iter()
+        .filter(|p| constant_time_eq(&p.secret_text, secret))
+        .collect();
     if matching.is_empty() {
-        return Err(LoginError::InvalidClientSecret { app_id: app_id.to_string() });
+        return Err(LoginError::InvalidClientSecret {
+            app_id: app_id.to_string(),
+        });
     }
-    if matching.iter().any(|p| p.start_date_time <= now && now < p.end_date_time) {
+    if matching
+        .iter()
+        .any(|p| p.start_date_time <= now && now < p.end_date_time)
+    {
         Ok(())
     } else {
-        Err(LoginError::ClientSecretExpired { app_id: app_id.to_string() })
+        Err(LoginError::ClientSecretExpired {
+            app_id: app_id.to_string(),
+        })
     }
 }
 
@@ -309,7 +337,9 @@ pub fn verify_client_assertion(
     app_id: AppId,
     token: &str,
 ) -> Result<(), LoginError> {
-    let malformed = |reason: &str| LoginError::MalformedAssertion { reason: reason.to_string() };
+    let malformed = |reason: &str| LoginError::MalformedAssertion {
+        reason: reason.to_string(),
+    };
     let jws = jose::parse(token).map_err(|_| malformed(""))?;
     let alg = RsaAlgorithm::from_header(jws.header.str("alg"))
         .ok_or_else(|| malformed("The token's signing algorithm is not supported."))?;
@@ -347,16 +377,23 @@ pub fn verify_client_assertion(
         return Err(LoginError::AudienceMismatch);
     }
 
-    let app = tenant
-        .application_by_app_id(app_id)
-        .ok_or_else(|| LoginError::ApplicationNotFound { app_id: app_id.to_string(), tenant: tenant.id.to_string() })?;
+    let app =
+        tenant
+            .application_by_app_id(app_id)
+            .ok_or_else(|| LoginError::ApplicationNotFound {
+                app_id: app_id.to_string(),
+                tenant: tenant.id.to_string(),
+            })?;
     let key = app
         .key_credentials
         .iter()
         .filter(|k| k.verifies_assertions() && k.has_thumbprint(&thumbprint))
         // Several registrations of one certificate: prefer one that is valid now.
         .max_by_key(|k| k.is_valid_at(tenant.now()))
-        .ok_or_else(|| LoginError::KeyNotFound { thumbprint: thumbprint.to_hex(), app_id: app_id.to_string() })?;
+        .ok_or_else(|| LoginError::KeyNotFound {
+            thumbprint: thumbprint.to_hex(),
+            app_id: app_id.to_string(),
+        })?;
     let now = tenant.now();
     if !key.is_valid_at(now) {
         return Err(LoginError::KeyExpired {
@@ -370,8 +407,17 @@ pub fn verify_client_assertion(
         start: key.start_date_time,
         end: key.end_date_time,
     };
-    let public = key.key.as_deref().map(rsa_public_key).and_then(Result::ok).ok_or_else(signature_invalid)?;
-    if !alg.verify(&public.pkcs1_der, jws.signing_input.as_bytes(), &jws.signature) {
+    let public = key
+        .key
+        .as_deref()
+        .map(rsa_public_key)
+        .and_then(Result::ok)
+        .ok_or_else(signature_invalid)?;
+    if !alg.verify(
+        &public.pkcs1_der,
+        jws.signing_input.as_bytes(),
+        &jws.signature,
+    ) {
         return Err(signature_invalid());
     }
 
@@ -409,7 +455,9 @@ pub fn accepted_audiences(tenant: &Tenant, base_url: &str) -> Vec<String> {
 
 fn audience_accepted(tenant: &Tenant, base_url: &str, aud: &str) -> bool {
     let aud = aud.trim_end_matches('/');
-    accepted_audiences(tenant, base_url).iter().any(|a| a.eq_ignore_ascii_case(aud))
+    accepted_audiences(tenant, base_url)
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(aud))
 }
 
 /// Splits a v2 `scope` into the resource it names and its permissions.
@@ -429,23 +477,43 @@ fn parse_scope(scope: &str, default_resource: Option<&str>) -> Result<ScopeReque
             continue;
         }
         let (res, perm) = match item.rfind('/') {
-            Some(i) if i > 0 && i + 1 < item.len() => (item[..i].to_string(), item[i + 1..].to_string()),
-            Some(_) => return Err(LoginError::InvalidScope { scope: scope.to_string() }),
+            Some(i) if i > 0 && i + 1 < item.len() => {
+                (item[..i].to_string(), item[i + 1..].to_string())
+            }
+            Some(_) => {
+                return Err(LoginError::InvalidScope {
+                    scope: scope.to_string(),
+                });
+            }
             None => match default_resource {
                 Some(d) => (d.to_string(), item.to_string()),
-                None => return Err(LoginError::InvalidScope { scope: scope.to_string() }),
+                None => {
+                    return Err(LoginError::InvalidScope {
+                        scope: scope.to_string(),
+                    });
+                }
             },
         };
         match &resource {
-            Some(r) if !r.trim_end_matches('/').eq_ignore_ascii_case(res.trim_end_matches('/')) => {
+            Some(r)
+                if !r
+                    .trim_end_matches('/')
+                    .eq_ignore_ascii_case(res.trim_end_matches('/')) =>
+            {
                 return Err(LoginError::MultipleResources);
             }
             _ => resource = Some(res),
         }
         permissions.push(perm);
     }
-    let resource = resource.ok_or_else(|| LoginError::InvalidScope { scope: scope.to_string() })?;
-    Ok(ScopeRequest { resource, permissions, oidc })
+    let resource = resource.ok_or_else(|| LoginError::InvalidScope {
+        scope: scope.to_string(),
+    })?;
+    Ok(ScopeRequest {
+        resource,
+        permissions,
+        oidc,
+    })
 }
 
 /// The resource of an app-only request: `{resource}/.default` on v2, `resource` on v1.
@@ -459,15 +527,19 @@ fn app_resource<'t>(
         Endpoint::V2 => {
             let request = parse_scope(param, None)?;
             if request.permissions.iter().any(|p| p != ".default") {
-                return Err(LoginError::ScopeWithoutDefault { scope: param.to_string() });
+                return Err(LoginError::ScopeWithoutDefault {
+                    scope: param.to_string(),
+                });
             }
             request.resource
         }
     };
-    let sp = tenant.resource(&name).ok_or_else(|| LoginError::ResourceNotFound {
-        resource: name.clone(),
-        tenant: tenant.id.to_string(),
-    })?;
+    let sp = tenant
+        .resource(&name)
+        .ok_or_else(|| LoginError::ResourceNotFound {
+            resource: name.clone(),
+            tenant: tenant.id.to_string(),
+        })?;
     Ok((name, sp))
 }
 
@@ -480,7 +552,10 @@ fn common_claims(tenant: &Tenant, audience: &str, now: OffsetDateTime) -> Map<St
     claims.insert("iss".into(), json!(sts));
     claims.insert("iat".into(), json!(issued));
     claims.insert("nbf".into(), json!(issued));
-    claims.insert("exp".into(), json!(now.unix_timestamp() + ACCESS_TOKEN_SECONDS));
+    claims.insert(
+        "exp".into(),
+        json!(now.unix_timestamp() + ACCESS_TOKEN_SECONDS),
+    );
     claims.insert("aio".into(), json!(opaque(24)));
     claims.insert("idp".into(), json!(sts));
     claims.insert("rh".into(), json!(format!("0.{}.", opaque(30))));
@@ -502,7 +577,10 @@ struct PasswordClient<'t> {
     public: bool,
 }
 
-fn password_client<'t>(tenant: &'t Tenant, client_id: &str) -> Result<PasswordClient<'t>, LoginError> {
+fn password_client<'t>(
+    tenant: &'t Tenant,
+    client_id: &str,
+) -> Result<PasswordClient<'t>, LoginError> {
     let not_found = || LoginError::ApplicationNotFound {
         app_id: client_id.to_string(),
         tenant: tenant.id.to_string(),
@@ -510,10 +588,18 @@ fn password_client<'t>(tenant: &'t Tenant, client_id: &str) -> Result<PasswordCl
     let app_id: AppId = client_id.parse().map_err(|_| not_found())?;
     if let Some(app) = tenant.application_by_app_id(app_id) {
         let (_, sp) = confidential_client(tenant, client_id)?;
-        return Ok(PasswordClient { app_id, sp, public: app.is_fallback_public_client == Some(true) });
+        return Ok(PasswordClient {
+            app_id,
+            sp,
+            public: app.is_fallback_public_client == Some(true),
+        });
     }
     match tenant.service_principal_by_app_id(app_id) {
-        Some(sp) if sp.is_public_client => Ok(PasswordClient { app_id, sp, public: true }),
+        Some(sp) if sp.is_public_client => Ok(PasswordClient {
+            app_id,
+            sp,
+            public: true,
+        }),
         _ => Err(not_found()),
     }
 }
@@ -531,10 +617,12 @@ fn password(tenant: &Tenant, req: &TokenRequest<'_>) -> Result<Grant, LoginError
         (false, _) => authenticate(tenant, req, client.app_id, &presented)?,
     };
 
-    let user = tenant.user_by_upn(username).ok_or_else(|| LoginError::UserNotFound {
-        upn: username.to_string(),
-        tenant: tenant.id.to_string(),
-    })?;
+    let user = tenant
+        .user_by_upn(username)
+        .ok_or_else(|| LoginError::UserNotFound {
+            upn: username.to_string(),
+            tenant: tenant.id.to_string(),
+        })?;
     if !constant_time_eq(&user.password_profile.password, password) {
         return Err(LoginError::InvalidUsernameOrPassword);
     }
@@ -551,16 +639,25 @@ fn password(tenant: &Tenant, req: &TokenRequest<'_>) -> Result<Grant, LoginError
             (s.resource, s.oidc)
         }
     };
-    let resource = tenant.resource(&resource_name).ok_or_else(|| LoginError::ResourceNotFound {
-        resource: resource_name.clone(),
-        tenant: tenant.id.to_string(),
-    })?;
-    let scp = tenant.delegated_scopes(client.sp.id, resource.id, user.id).ok_or_else(|| {
-        LoginError::ConsentRequired { app_id: client.app_id.to_string(), app_name: client.sp.display_name.clone() }
-    })?;
+    let resource = tenant
+        .resource(&resource_name)
+        .ok_or_else(|| LoginError::ResourceNotFound {
+            resource: resource_name.clone(),
+            tenant: tenant.id.to_string(),
+        })?;
+    let scp = tenant
+        .delegated_scopes(client.sp.id, resource.id, user.id)
+        .ok_or_else(|| LoginError::ConsentRequired {
+            app_id: client.app_id.to_string(),
+            app_name: client.sp.display_name.clone(),
+        })?;
 
     let now = tenant.now();
-    let wids: Vec<String> = tenant.directory_roles_of(user.id).iter().map(|w| w.to_string()).collect();
+    let wids: Vec<String> = tenant
+        .directory_roles_of(user.id)
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
     let mut claims = common_claims(tenant, &resource_name, now);
     claims.insert("amr".into(), json!(["pwd"]));
     claims.insert("app_displayname".into(), json!(client.sp.display_name));
@@ -570,7 +667,10 @@ fn password(tenant: &Tenant, req: &TokenRequest<'_>) -> Result<Grant, LoginError
     claims.insert("name".into(), json!(user.display_name));
     claims.insert("oid".into(), json!(user.id.to_string()));
     claims.insert("scp".into(), json!(scp));
-    claims.insert("sub".into(), json!(pairwise_subject(user.id, client.app_id)));
+    claims.insert(
+        "sub".into(),
+        json!(pairwise_subject(user.id, client.app_id)),
+    );
     claims.insert("unique_name".into(), json!(user.user_principal_name));
     claims.insert("upn".into(), json!(user.user_principal_name));
     if !wids.is_empty() {
@@ -581,14 +681,23 @@ fn password(tenant: &Tenant, req: &TokenRequest<'_>) -> Result<Grant, LoginError
     let id_token_claims = wants_id_token.then(|| {
         let mut id = Map::new();
         id.insert("aud".into(), json!(client.app_id.to_string()));
-        id.insert("iss".into(), json!(format!("{}/{}/v2.0", req.base_url, tenant.id)));
+        id.insert(
+            "iss".into(),
+            json!(format!("{}/{}/v2.0", req.base_url, tenant.id)),
+        );
         id.insert("iat".into(), json!((now - BACKDATE).unix_timestamp()));
         id.insert("nbf".into(), json!((now - BACKDATE).unix_timestamp()));
-        id.insert("exp".into(), json!(now.unix_timestamp() + ACCESS_TOKEN_SECONDS));
+        id.insert(
+            "exp".into(),
+            json!(now.unix_timestamp() + ACCESS_TOKEN_SECONDS),
+        );
         id.insert("name".into(), json!(user.display_name));
         id.insert("oid".into(), json!(user.id.to_string()));
         id.insert("preferred_username".into(), json!(user.user_principal_name));
-        id.insert("sub".into(), json!(pairwise_subject(user.id, client.app_id)));
+        id.insert(
+            "sub".into(),
+            json!(pairwise_subject(user.id, client.app_id)),
+        );
         id.insert("tid".into(), json!(tenant.id.to_string()));
         id.insert("ver".into(), json!("2.0"));
         id
@@ -599,7 +708,8 @@ fn password(tenant: &Tenant, req: &TokenRequest<'_>) -> Result<Grant, LoginError
         .chain(oidc.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
-    let client_info = URL_SAFE_NO_PAD.encode(json!({"uid": user.id.to_string(), "utid": tenant.id.to_string()}).to_string());
+    let client_info = URL_SAFE_NO_PAD
+        .encode(json!({"uid": user.id.to_string(), "utid": tenant.id.to_string()}).to_string());
     Ok(Grant {
         access_claims: claims,
         id_token_claims,
@@ -650,7 +760,10 @@ pub fn token_response(grant: &Grant, key: &SigningKey) -> Value {
         obj.insert("refresh_token".into(), json!(format!("0.{}", opaque(96))));
     }
     if let Some(id) = &grant.id_token_claims {
-        obj.insert("id_token".into(), json!(key.sign_jwt(&Value::Object(id.clone()))));
+        obj.insert(
+            "id_token".into(),
+            json!(key.sign_jwt(&Value::Object(id.clone()))),
+        );
     }
     if let Some(ci) = &grant.client_info {
         obj.insert("client_info".into(), json!(ci));
@@ -664,8 +777,14 @@ mod tests {
 
     #[test]
     fn tenant_segments() {
-        assert_eq!(classify_tenant_segment("common"), Ok(TenantSegment::MultiTenant));
-        assert_eq!(classify_tenant_segment("contoso.onmicrosoft.com"), Ok(TenantSegment::Specific));
+        assert_eq!(
+            classify_tenant_segment("common"),
+            Ok(TenantSegment::MultiTenant)
+        );
+        assert_eq!(
+            classify_tenant_segment("contoso.onmicrosoft.com"),
+            Ok(TenantSegment::Specific)
+        );
         assert_eq!(
             classify_tenant_segment("b6f0c1d2-3e4f-4a5b-8c9d-0e1f2a3b4c5d"),
             Ok(TenantSegment::Specific)
@@ -678,16 +797,26 @@ mod tests {
 
     #[test]
     fn scopes() {
-        let s = parse_scope("https://graph.microsoft.com/.default openid", None).ok().unwrap();
+        let s = parse_scope("https://graph.microsoft.com/.default openid", None)
+            .ok()
+            .unwrap();
         assert_eq!(s.resource, "https://graph.microsoft.com");
         assert_eq!(s.permissions, vec![".default"]);
         assert_eq!(s.oidc, vec!["openid"]);
         assert!(matches!(
-            parse_scope("https://a.example/.default https://b.example/.default", None),
+            parse_scope(
+                "https://a.example/.default https://b.example/.default",
+                None
+            ),
             Err(LoginError::MultipleResources)
         ));
-        assert!(matches!(parse_scope("openid", None), Err(LoginError::InvalidScope { .. })));
-        let d = parse_scope("User.Read", Some("https://graph.microsoft.com")).ok().unwrap();
+        assert!(matches!(
+            parse_scope("openid", None),
+            Err(LoginError::InvalidScope { .. })
+        ));
+        let d = parse_scope("User.Read", Some("https://graph.microsoft.com"))
+            .ok()
+            .unwrap();
         assert_eq!(d.resource, "https://graph.microsoft.com");
     }
 }

@@ -43,11 +43,23 @@ pub enum LoginError {
     #[error("certificate key not found")]
     KeyNotFound { thumbprint: String, app_id: String },
     #[error("certificate key expired")]
-    KeyExpired { thumbprint: String, start: OffsetDateTime, end: OffsetDateTime },
+    KeyExpired {
+        thumbprint: String,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    },
     #[error("signature invalid")]
-    SignatureInvalid { thumbprint: String, start: OffsetDateTime, end: OffsetDateTime },
+    SignatureInvalid {
+        thumbprint: String,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    },
     #[error("assertion outside its time range")]
-    AssertionOutsideTimeRange { now: OffsetDateTime, nbf: OffsetDateTime, exp: OffsetDateTime },
+    AssertionOutsideTimeRange {
+        now: OffsetDateTime,
+        nbf: OffsetDateTime,
+        exp: OffsetDateTime,
+    },
     #[error("invalid scope")]
     InvalidScope { scope: String },
     #[error("scope lacks /.default")]
@@ -121,9 +133,10 @@ impl LoginError {
             ApplicationNotFound { .. } | ApplicationDisabled { .. } => "unauthorized_client",
             InvalidScope { .. } | ScopeWithoutDefault { .. } | MultipleResources => "invalid_scope",
             ResourceNotFound { .. } => "invalid_resource",
-            UserNotFound { .. } | InvalidUsernameOrPassword | UserDisabled | ConsentRequired { .. } => {
-                "invalid_grant"
-            }
+            UserNotFound { .. }
+            | InvalidUsernameOrPassword
+            | UserDisabled
+            | ConsentRequired { .. } => "invalid_grant",
             MissingClientCredential
             | ConfidentialClientWithoutCredential
             | PublicClientWithCredential
@@ -143,7 +156,11 @@ impl LoginError {
 
     /// `invalid_client` is 401, everything else 400, as Entra answers.
     pub fn status(&self) -> u16 {
-        if self.error() == "invalid_client" { 401 } else { 400 }
+        if self.error() == "invalid_client" {
+            401
+        } else {
+            400
+        }
     }
 
     /// The message after `AADSTS<code>: `.
@@ -251,14 +268,18 @@ impl LoginError {
 
 /// `MM/dd/yyyy HH:mm:ss`, how Entra prints a key's window in AADSTS700027.
 fn key_date(t: OffsetDateTime) -> String {
-    t.format(format_description!("[month]/[day]/[year] [hour]:[minute]:[second]"))
-        .unwrap_or_default()
+    t.format(format_description!(
+        "[month]/[day]/[year] [hour]:[minute]:[second]"
+    ))
+    .unwrap_or_default()
 }
 
 /// `yyyy-MM-ddTHH:mm:ss.fffffffZ`, how Entra prints instants in AADSTS700024.
 fn precise_date(t: OffsetDateTime) -> String {
     let base = t
-        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"))
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]"
+        ))
         .unwrap_or_default();
     format!("{base}.{:07}Z", t.nanosecond() / 100)
 }
@@ -282,7 +303,10 @@ mod tests {
             start: datetime!(2021-06-29 21:13:15 UTC),
             end: datetime!(2023-06-29 21:13:15 UTC),
         };
-        assert!(e.message().contains("Found key 'Start=06/29/2021 21:13:15, End=06/29/2023 21:13:15'"));
+        assert!(
+            e.message()
+                .contains("Found key 'Start=06/29/2021 21:13:15, End=06/29/2023 21:13:15'")
+        );
         let t = LoginError::AssertionOutsideTimeRange {
             now: datetime!(2025-08-29 05:47:32.1501147 UTC),
             nbf: OffsetDateTime::UNIX_EPOCH,

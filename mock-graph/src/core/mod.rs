@@ -4,9 +4,12 @@
 
 pub mod clock;
 pub mod directory;
+pub mod faults;
 pub mod fixture;
+pub mod graph;
 pub mod ids;
 pub mod jose;
+pub mod journal;
 pub mod login;
 pub mod login_error;
 pub mod roles;

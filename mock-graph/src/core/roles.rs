@@ -15,12 +15,24 @@ pub const APP_ONLY_WIDS: Uuid = uuid!("0997a1d0-0d1d-4acb-b408-d5ca73121e90");
 /// (template id, display name) of every role the mock knows.
 pub const BUILT_IN: &[(Uuid, &str)] = &[
     (GLOBAL_ADMINISTRATOR, "Global Administrator"),
-    (HYBRID_IDENTITY_ADMINISTRATOR, "Hybrid Identity Administrator"),
+    (
+        HYBRID_IDENTITY_ADMINISTRATOR,
+        "Hybrid Identity Administrator",
+    ),
     (APPLICATION_ADMINISTRATOR, "Application Administrator"),
-    (CLOUD_APPLICATION_ADMINISTRATOR, "Cloud Application Administrator"),
-    (DIRECTORY_SYNCHRONIZATION_ACCOUNTS, "Directory Synchronization Accounts"),
+    (
+        CLOUD_APPLICATION_ADMINISTRATOR,
+        "Cloud Application Administrator",
+    ),
+    (
+        DIRECTORY_SYNCHRONIZATION_ACCOUNTS,
+        "Directory Synchronization Accounts",
+    ),
 ];
 
 pub fn display_name(template_id: Uuid) -> Option<&'static str> {
-    BUILT_IN.iter().find(|(id, _)| *id == template_id).map(|(_, n)| *n)
+    BUILT_IN
+        .iter()
+        .find(|(id, _)| *id == template_id)
+        .map(|(_, n)| *n)
 }

@@ -21,13 +21,17 @@ pub struct SigningKey {
     pkcs8_der: Vec<u8>,
     certificate_der: Vec<u8>,
     kid: String,
+    /// PKCS#1 public key, for verifying the tokens this key signed.
+    public_pkcs1: Vec<u8>,
     modulus_b64: String,
     exponent_b64: String,
 }
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,9 +56,11 @@ pub enum SigningKeyError {
 impl SigningKey {
     /// A fresh RSA-2048 key and a self-signed certificate for it.
     pub fn generate() -> Result<Self, SigningKeyError> {
-        let key_pair =
-            KeyPair::generate(KeySize::Rsa2048).map_err(|e| SigningKeyError::Generate(e.to_string()))?;
-        let pkcs8 = key_pair.as_der().map_err(|e| SigningKeyError::Generate(e.to_string()))?;
+        let key_pair = KeyPair::generate(KeySize::Rsa2048)
+            .map_err(|e| SigningKeyError::Generate(e.to_string()))?;
+        let pkcs8 = key_pair
+            .as_der()
+            .map_err(|e| SigningKeyError::Generate(e.to_string()))?;
         let pkcs8_der = pkcs8.as_ref().to_vec();
         let certificate_der = self_signed_certificate(&pkcs8_der)?;
         Self::from_parts(pkcs8_der, certificate_der)
@@ -63,7 +69,9 @@ impl SigningKey {
     pub fn from_fixture(f: &SigningKeyFixture) -> Result<Self, SigningKeyError> {
         match (&f.private_key_pkcs8, &f.certificate) {
             (Some(k), Some(c)) => Self::from_parts(k.clone(), c.clone()),
-            _ => Err(SigningKeyError::Invalid("both privateKeyPkcs8 and certificate are needed".into())),
+            _ => Err(SigningKeyError::Invalid(
+                "both privateKeyPkcs8 and certificate are needed".into(),
+            )),
         }
     }
 
@@ -77,13 +85,15 @@ impl SigningKey {
     fn from_parts(pkcs8_der: Vec<u8>, certificate_der: Vec<u8>) -> Result<Self, SigningKeyError> {
         let key_pair =
             KeyPair::from_pkcs8(&pkcs8_der).map_err(|e| SigningKeyError::Invalid(e.to_string()))?;
-        let public = rsa_public_key(&certificate_der).map_err(|e| SigningKeyError::Invalid(e.to_string()))?;
+        let public = rsa_public_key(&certificate_der)
+            .map_err(|e| SigningKeyError::Invalid(e.to_string()))?;
         let kid = URL_SAFE_NO_PAD.encode(Thumbprint::sha1_of(&certificate_der).as_bytes());
         Ok(SigningKey {
             key_pair,
             pkcs8_der,
             certificate_der,
             kid,
+            public_pkcs1: public.pkcs1_der.clone(),
             modulus_b64: URL_SAFE_NO_PAD.encode(&public.modulus),
             exponent_b64: URL_SAFE_NO_PAD.encode(&public.exponent),
         })
@@ -106,9 +116,20 @@ impl SigningKey {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         // Signing with a valid in-memory RSA key cannot fail short of memory exhaustion.
         self.key_pair
-            .sign(&RSA_PKCS1_SHA256, &rng, signing_input.as_bytes(), &mut signature)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &rng,
+                signing_input.as_bytes(),
+                &mut signature,
+            )
             .expect("RSA signing with a loaded key");
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    /// Whether `signature` is this key's RS256 signature over `signing_input`: how Graph and
+    /// the service models check the bearer tokens this tenant issued.
+    pub fn verify(&self, signing_input: &[u8], signature: &[u8]) -> bool {
+        super::jose::RsaAlgorithm::Rs256.verify(&self.public_pkcs1, signing_input, signature)
     }
 
     /// The key as a JWK, the way Entra lists it in `discovery/keys`.
@@ -136,9 +157,10 @@ fn self_signed_certificate(pkcs8_der: &[u8]) -> Result<Vec<u8>, SigningKeyError>
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
     // The subject Entra's own token-signing certificates carry.
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "accounts.accesscontrol.windows.net");
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        "accounts.accesscontrol.windows.net",
+    );
     params.not_before = rcgen::date_time_ymd(2020, 1, 1);
     params.not_after = rcgen::date_time_ymd(2099, 12, 31);
     params.serial_number = Some(rcgen::SerialNumber::from(rand::random::<u64>() >> 1));

@@ -31,6 +31,13 @@ pub struct Tenant {
     pub service_principals: Vec<ServicePrincipal>,
     pub app_role_assignments: Vec<AppRoleAssignment>,
     pub oauth2_permission_grants: Vec<OAuth2PermissionGrant>,
+    /// State of the first-party service models (part of snapshots).
+    pub services: super::graph::services::ServiceState,
+    /// Test control: fault rules, the request journal and held-back (lagged) writes. Not part
+    /// of snapshots: they describe the test, not the tenant.
+    pub faults: super::faults::FaultRules,
+    pub journal: super::journal::Journal,
+    pub replication: super::graph::replication::Replication,
 }
 
 /// What a newly registered application got.
@@ -50,7 +57,10 @@ impl Tenant {
             None => SigningKey::generate()?,
         };
         let mut verified_domains = f.tenant.verified_domains.clone();
-        if !verified_domains.iter().any(|d| d.eq_ignore_ascii_case(&f.tenant.initial_domain)) {
+        if !verified_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(&f.tenant.initial_domain))
+        {
             verified_domains.insert(0, f.tenant.initial_domain.clone());
         }
         Ok(Tenant {
@@ -67,6 +77,10 @@ impl Tenant {
             service_principals: f.service_principals,
             app_role_assignments: f.app_role_assignments,
             oauth2_permission_grants: f.oauth2_permission_grants,
+            services: f.services,
+            faults: Default::default(),
+            journal: Default::default(),
+            replication: Default::default(),
         })
     }
 
@@ -92,6 +106,7 @@ impl Tenant {
             service_principals: self.service_principals.clone(),
             app_role_assignments: self.app_role_assignments.clone(),
             oauth2_permission_grants: self.oauth2_permission_grants.clone(),
+            services: self.services.clone(),
             signing_key: Some(self.signing_key.to_fixture()),
         }
     }
@@ -103,12 +118,17 @@ impl Tenant {
     /// Whether the path segment `{tenant}` names this tenant (its id or a verified domain).
     pub fn is_named(&self, segment: &str) -> bool {
         segment.parse::<TenantId>().is_ok_and(|id| id == self.id)
-            || self.verified_domains.iter().any(|d| d.eq_ignore_ascii_case(segment))
+            || self
+                .verified_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(segment))
     }
 
     /// The names a request path may use for this tenant: its id and verified domains.
     pub fn names(&self) -> Vec<String> {
-        std::iter::once(self.id.to_string()).chain(self.verified_domains.iter().cloned()).collect()
+        std::iter::once(self.id.to_string())
+            .chain(self.verified_domains.iter().cloned())
+            .collect()
     }
 
     pub fn application_by_app_id(&self, app_id: AppId) -> Option<&Application> {
@@ -133,11 +153,17 @@ impl Tenant {
     }
 
     pub fn user_by_upn(&self, upn: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+        self.users
+            .iter()
+            .find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
     }
 
     /// Values of the enabled app roles of `resource` assigned to `principal`, for `roles`.
-    pub fn granted_app_roles(&self, principal: ObjectId, resource: &ServicePrincipal) -> Vec<String> {
+    pub fn granted_app_roles(
+        &self,
+        principal: ObjectId,
+        resource: &ServicePrincipal,
+    ) -> Vec<String> {
         let mut values: Vec<String> = self
             .app_role_assignments
             .iter()
@@ -165,7 +191,12 @@ impl Tenant {
     }
 
     /// The delegated scopes consented for `client` on `resource` for `user`, if any.
-    pub fn delegated_scopes(&self, client: ObjectId, resource: ObjectId, user: ObjectId) -> Option<String> {
+    pub fn delegated_scopes(
+        &self,
+        client: ObjectId,
+        resource: ObjectId,
+        user: ObjectId,
+    ) -> Option<String> {
         let scopes: Vec<&str> = self
             .oauth2_permission_grants
             .iter()
@@ -246,10 +277,17 @@ impl Tenant {
     }
 
     /// Assigns an app role of `resource` (by role value) to `principal`.
-    pub fn assign_app_role(&mut self, principal: ObjectId, resource: AppId, role_value: &str) -> Option<String> {
+    pub fn assign_app_role(
+        &mut self,
+        principal: ObjectId,
+        resource: AppId,
+        role_value: &str,
+    ) -> Option<String> {
         let resource = self.service_principal_by_app_id(resource)?;
         let role = resource.app_roles.iter().find(|r| r.value == role_value)?;
-        let principal_name = self.service_principal(principal).map(|s| s.display_name.clone());
+        let principal_name = self
+            .service_principal(principal)
+            .map(|s| s.display_name.clone());
         let assignment = AppRoleAssignment {
             id: opaque_assignment_id(),
             principal_id: principal,
@@ -307,15 +345,24 @@ fn check_consistency(f: &TenantFixture) -> Result<(), FixtureError> {
     let mut upns = HashSet::new();
     for u in &f.users {
         if !upns.insert(u.user_principal_name.to_ascii_lowercase()) {
-            return bad(format!("userPrincipalName {} is used twice", u.user_principal_name));
+            return bad(format!(
+                "userPrincipalName {} is used twice",
+                u.user_principal_name
+            ));
         }
     }
     for a in &f.app_role_assignments {
         let Some(resource) = f.service_principals.iter().find(|s| s.id == a.resource_id) else {
-            return bad(format!("appRoleAssignment {} names unknown resource {}", a.id, a.resource_id));
+            return bad(format!(
+                "appRoleAssignment {} names unknown resource {}",
+                a.id, a.resource_id
+            ));
         };
         if !ids.contains(&a.principal_id) {
-            return bad(format!("appRoleAssignment {} names unknown principal {}", a.id, a.principal_id));
+            return bad(format!(
+                "appRoleAssignment {} names unknown principal {}",
+                a.id, a.principal_id
+            ));
         }
         if resource.app_role(a.app_role_id).is_none() {
             return bad(format!(
@@ -327,16 +374,25 @@ fn check_consistency(f: &TenantFixture) -> Result<(), FixtureError> {
     for g in &f.oauth2_permission_grants {
         for sp in [g.client_id, g.resource_id] {
             if !f.service_principals.iter().any(|s| s.id == sp) {
-                return bad(format!("oauth2PermissionGrant {} names unknown service principal {sp}", g.id));
+                return bad(format!(
+                    "oauth2PermissionGrant {} names unknown service principal {sp}",
+                    g.id
+                ));
             }
         }
     }
     for r in &f.role_assignments {
         if !ids.contains(&r.principal_id) {
-            return bad(format!("roleAssignment {} names unknown principal {}", r.id, r.principal_id));
+            return bad(format!(
+                "roleAssignment {} names unknown principal {}",
+                r.id, r.principal_id
+            ));
         }
         if super::roles::display_name(r.role_definition_id).is_none() {
-            return bad(format!("roleAssignment {} names unknown role {}", r.id, r.role_definition_id));
+            return bad(format!(
+                "roleAssignment {} names unknown role {}",
+                r.id, r.role_definition_id
+            ));
         }
     }
     Ok(())
@@ -364,8 +420,16 @@ mod tests {
         let app = t.register_application("sync");
         let sync: AppId = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016".parse().unwrap();
         let resource = t.service_principal_by_app_id(sync).unwrap().clone();
-        assert!(t.granted_app_roles(app.service_principal_id, &resource).is_empty());
-        t.assign_app_role(app.service_principal_id, sync, "ADSynchronization.ReadWrite.All").unwrap();
+        assert!(
+            t.granted_app_roles(app.service_principal_id, &resource)
+                .is_empty()
+        );
+        t.assign_app_role(
+            app.service_principal_id,
+            sync,
+            "ADSynchronization.ReadWrite.All",
+        )
+        .unwrap();
         assert_eq!(
             t.granted_app_roles(app.service_principal_id, &resource),
             vec!["ADSynchronization.ReadWrite.All".to_string()]

@@ -24,8 +24,14 @@ pub fn routes() -> Router<MockState> {
     Router::new()
         .route("/common/discovery/instance", get(instance_discovery))
         .route("/common/userrealm/{upn}", get(user_realm))
-        .route("/{tenant}/.well-known/openid-configuration", get(openid_configuration_v1))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(openid_configuration_v2))
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(openid_configuration_v1),
+        )
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(openid_configuration_v2),
+        )
         .route("/{tenant}/discovery/keys", get(keys))
         .route("/{tenant}/discovery/v2.0/keys", get(keys))
         .route("/{tenant}/oauth2/token", post(token_v1))
@@ -39,24 +45,38 @@ pub struct LoginFailure {
     /// `invalid_request`.
     pub error_override: Option<&'static str>,
     pub correlation_id: Option<String>,
+    /// The tenant's time, when the request reached a tenant.
+    pub at: Option<OffsetDateTime>,
 }
 
 impl From<LoginError> for LoginFailure {
     fn from(error: LoginError) -> Self {
-        LoginFailure { error, error_override: None, correlation_id: None }
+        LoginFailure {
+            error,
+            error_override: None,
+            correlation_id: None,
+            at: None,
+        }
     }
 }
 
 /// Entra's `timestamp` format: `yyyy-MM-dd HH:mm:ssZ`.
 fn entra_timestamp(t: OffsetDateTime) -> String {
     let base = t
-        .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
         .unwrap_or_default();
     format!("{base}Z")
 }
 
 /// The one place a `LoginError` becomes bytes on the wire.
-pub fn error_body(error: &LoginError, error_value: &str, correlation_id: &str, now: OffsetDateTime) -> Value {
+pub fn error_body(
+    error: &LoginError,
+    error_value: &str,
+    correlation_id: &str,
+    now: OffsetDateTime,
+) -> Value {
     let trace_id = Uuid::new_v4().to_string();
     let timestamp = entra_timestamp(now);
     let code = error.code();
@@ -76,9 +96,12 @@ pub fn error_body(error: &LoginError, error_value: &str, correlation_id: &str, n
 
 impl IntoResponse for LoginFailure {
     fn into_response(self) -> Response {
-        let correlation_id = self.correlation_id.unwrap_or_else(|| Uuid::new_v4().to_string());
+        let correlation_id = self
+            .correlation_id
+            .unwrap_or_else(|| Uuid::new_v4().to_string());
         let error_value = self.error_override.unwrap_or(self.error.error());
-        let body = error_body(&self.error, error_value, &correlation_id, OffsetDateTime::now_utc());
+        let now = self.at.unwrap_or_else(OffsetDateTime::now_utc);
+        let body = error_body(&self.error, error_value, &correlation_id, now);
         let status = StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let mut resp = (status, json_headers(), body.to_string()).into_response();
         resp.extensions_mut().insert(self.error);
@@ -88,8 +111,14 @@ impl IntoResponse for LoginFailure {
 
 fn json_headers() -> [(header::HeaderName, HeaderValue); 4] {
     [
-        (header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8")),
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache")),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store, no-cache"),
+        ),
         (header::PRAGMA, HeaderValue::from_static("no-cache")),
         (header::EXPIRES, HeaderValue::from_static("-1")),
     ]
@@ -98,9 +127,18 @@ fn json_headers() -> [(header::HeaderName, HeaderValue); 4] {
 fn metadata_response(body: Value) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("max-age=86400, private")),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=86400, private"),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
         ],
         body.to_string(),
     )
@@ -113,36 +151,52 @@ fn correlation_id(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
         .iter()
         .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
         .map(str::to_string);
-    from_header.or_else(|| {
-        query.and_then(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "client-request-id")
-                .map(|(_, v)| v.into_owned())
+    from_header
+        .or_else(|| {
+            query.and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "client-request-id")
+                    .map(|(_, v)| v.into_owned())
+            })
         })
-    })
-    .filter(|v| Uuid::parse_str(v).is_ok())
+        .filter(|v| Uuid::parse_str(v).is_ok())
 }
 
 /// Finds the tenant a path segment names, or the AADSTS error Entra gives.
 fn resolve_tenant(state: &MockState, segment: &str) -> Result<Option<TenantHandle>, LoginError> {
     match login::classify_tenant_segment(segment)? {
         TenantSegment::MultiTenant => Ok(None),
-        TenantSegment::Specific => state
-            .find(segment)
-            .map(Some)
-            .ok_or_else(|| LoginError::TenantNotFound { tenant: segment.to_string() }),
+        TenantSegment::Specific => {
+            state
+                .find(segment)
+                .map(Some)
+                .ok_or_else(|| LoginError::TenantNotFound {
+                    tenant: segment.to_string(),
+                })
+        }
     }
 }
 
 fn discovery_failure(error: LoginError) -> LoginFailure {
-    let error_override = matches!(error, LoginError::TenantNotFound { .. } | LoginError::InvalidTenantIdentifier { .. })
-        .then_some("invalid_tenant");
-    LoginFailure { error, error_override, correlation_id: None }
+    let error_override = matches!(
+        error,
+        LoginError::TenantNotFound { .. } | LoginError::InvalidTenantIdentifier { .. }
+    )
+    .then_some("invalid_tenant");
+    LoginFailure {
+        error,
+        error_override,
+        correlation_id: None,
+        at: None,
+    }
 }
 
 async fn instance_discovery(State(_): State<MockState>, parts: Parts) -> Response {
     let base = base_url(&parts);
-    let host = base.split_once("://").map(|(_, h)| h.to_string()).unwrap_or_default();
+    let host = base
+        .split_once("://")
+        .map(|(_, h)| h.to_string())
+        .unwrap_or_default();
     let tenant = parts
         .uri
         .query()
@@ -152,7 +206,9 @@ async fn instance_discovery(State(_): State<MockState>, parts: Parts) -> Respons
                 .map(|(_, v)| v.into_owned())
         })
         .and_then(|endpoint| {
-            let path = endpoint.split_once("://").map(|(_, rest)| rest.to_string())?;
+            let path = endpoint
+                .split_once("://")
+                .map(|(_, rest)| rest.to_string())?;
             path.split('/').nth(1).map(str::to_string)
         })
         .filter(|t| !t.is_empty())
@@ -169,7 +225,10 @@ async fn instance_discovery(State(_): State<MockState>, parts: Parts) -> Respons
 }
 
 /// The tenant's id and cloud for a discovery document; `None` for `/common`.
-fn discovery_subject(state: &MockState, segment: &str) -> Result<Option<(String, crate::core::fixture::Cloud)>, LoginFailure> {
+fn discovery_subject(
+    state: &MockState,
+    segment: &str,
+) -> Result<Option<(String, crate::core::fixture::Cloud)>, LoginFailure> {
     let handle = resolve_tenant(state, segment).map_err(discovery_failure)?;
     Ok(handle.map(|h| {
         let t = lock(&h);
@@ -186,7 +245,11 @@ async fn openid_configuration_v2(
     let subject = discovery_subject(&state, &segment)?;
     let (path_tenant, issuer_tenant, cloud) = match &subject {
         Some((id, cloud)) => (id.clone(), id.clone(), *cloud),
-        None => (segment.to_ascii_lowercase(), "{tenantid}".to_string(), Default::default()),
+        None => (
+            segment.to_ascii_lowercase(),
+            "{tenantid}".to_string(),
+            Default::default(),
+        ),
     };
     let t = format!("{base}/{path_tenant}");
     let host = base.split_once("://").map(|(_, h)| h).unwrap_or_default();
@@ -226,7 +289,11 @@ async fn openid_configuration_v1(
     let subject = discovery_subject(&state, &segment)?;
     let (path_tenant, issuer_tenant, cloud) = match &subject {
         Some((id, cloud)) => (id.clone(), id.clone(), *cloud),
-        None => (segment.to_ascii_lowercase(), "{tenantid}".to_string(), Default::default()),
+        None => (
+            segment.to_ascii_lowercase(),
+            "{tenantid}".to_string(),
+            Default::default(),
+        ),
     };
     let t = format!("{base}/{path_tenant}");
     let host = base.split_once("://").map(|(_, h)| h).unwrap_or_default();
@@ -283,10 +350,15 @@ async fn user_realm(
     Path(upn): Path<String>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
-    let domain = upn.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
+    let domain = upn
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
     let tenant = (!domain.is_empty()).then(|| state.find(&domain)).flatten();
     let cloud = tenant.as_ref().map(|h| lock(h).cloud).unwrap_or_default();
-    let v2 = query.iter().any(|(k, v)| k == "api-version" && v.starts_with('2'));
+    let v2 = query
+        .iter()
+        .any(|(k, v)| k == "api-version" && v.starts_with('2'));
     let body = match (v2, tenant.is_some()) {
         (false, true) => json!({
             "ver": "1.0",
@@ -312,11 +384,21 @@ async fn user_realm(
     metadata_response(body)
 }
 
-async fn token_v1(state: State<MockState>, path: Path<String>, parts: Parts, body: Bytes) -> Response {
+async fn token_v1(
+    state: State<MockState>,
+    path: Path<String>,
+    parts: Parts,
+    body: Bytes,
+) -> Response {
     token(state, path, parts, body, Endpoint::V1)
 }
 
-async fn token_v2(state: State<MockState>, path: Path<String>, parts: Parts, body: Bytes) -> Response {
+async fn token_v2(
+    state: State<MockState>,
+    path: Path<String>,
+    parts: Parts,
+    body: Bytes,
+) -> Response {
     token(state, path, parts, body, Endpoint::V2)
 }
 
@@ -330,10 +412,13 @@ fn token(
     endpoint: Endpoint,
 ) -> Response {
     let correlation_id = correlation_id(&parts.headers, parts.uri.query());
-    let fail = |error: LoginError| LoginFailure { error, error_override: None, correlation_id: correlation_id.clone() };
     // Entra reads the body as a form whatever the Content-Type says; a JSON body simply lacks
     // the form fields and fails on the first required one.
-    let form = if is_form(&parts.headers) { Form::parse(&body) } else { Form::default() };
+    let form = if is_form(&parts.headers) {
+        Form::parse(&body)
+    } else {
+        Form::default()
+    };
     let base = base_url(&parts);
     let request = TokenRequest {
         endpoint,
@@ -342,22 +427,37 @@ fn token(
         form: &form,
         basic_auth: basic_auth(&parts.headers),
     };
-    let outcome = (|| {
+    let mut tenant_time = None;
+    let mut outcome = || {
         let tenant = resolve_tenant(&state, &segment)?;
-        let segment_kind = if tenant.is_some() { TenantSegment::Specific } else { TenantSegment::MultiTenant };
+        let segment_kind = if tenant.is_some() {
+            TenantSegment::Specific
+        } else {
+            TenantSegment::MultiTenant
+        };
         let grant_type = login::check_request_shape(&request, &segment_kind)?;
         let Some(handle) = tenant else {
             return Err(LoginError::GrantNotSupportedOverCommon);
         };
         let (grant, key) = {
             let t = lock(&handle);
-            (login::authorize(&t, &request, grant_type)?, t.signing_key.clone())
+            tenant_time = Some(t.now());
+            (
+                login::authorize(&t, &request, grant_type)?,
+                t.signing_key.clone(),
+            )
         };
         Ok(login::token_response(&grant, &key))
-    })();
-    match outcome {
+    };
+    match outcome() {
         Ok(body) => (StatusCode::OK, json_headers(), body.to_string()).into_response(),
-        Err(e) => fail(e).into_response(),
+        Err(error) => LoginFailure {
+            error,
+            error_override: None,
+            correlation_id,
+            at: tenant_time,
+        }
+        .into_response(),
     }
 }
 
@@ -366,16 +466,28 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// `Authorization: Basic base64(client_id:client_secret)`, form-encoded parts per RFC 6749.
 fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
-    let unescape = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+    let unescape = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     Some((unescape(id), unescape(secret)))
 }

@@ -9,8 +9,11 @@ use http::request::Parts;
 
 use crate::state::MockState;
 
+pub mod control;
+pub mod graph;
 pub mod login;
 pub mod server;
+pub mod services;
 pub mod tls;
 
 /// The largest request body the mock reads (Entra's token endpoint takes far less).
@@ -27,6 +30,14 @@ pub struct ConnectionInfo {
 pub fn router(state: MockState) -> Router {
     Router::new()
         .merge(login::routes())
+        .merge(graph::routes())
+        .merge(services::routes())
+        .merge(control::routes())
+        // Fault rules and the journal see every request but those of the control plane.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            control::observe,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -34,7 +45,10 @@ pub fn router(state: MockState) -> Router {
 /// `scheme://host[:port]` the request came to, so that every URL the mock hands out keeps the
 /// client on the mock.
 pub fn base_url(parts: &Parts) -> String {
-    let tls = parts.extensions.get::<ConnectionInfo>().is_some_and(|c| c.tls);
+    let tls = parts
+        .extensions
+        .get::<ConnectionInfo>()
+        .is_some_and(|c| c.tls);
     let scheme = if tls { "https" } else { "http" };
     format!("{scheme}://{}", host(&parts.headers, &parts.uri))
 }

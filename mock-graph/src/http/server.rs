@@ -61,13 +61,18 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let info = ConnectionInfo { tls: acceptor.is_some() };
+        let info = ConnectionInfo {
+            tls: acceptor.is_some(),
+        };
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(info);
             let app = app.clone();
             async move {
-                let resp = app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e: Infallible| match e {});
+                let resp = app
+                    .oneshot(req.map(Body::new))
+                    .await
+                    .unwrap_or_else(|e: Infallible| match e {});
                 if resp.extensions().get::<DropConnection>().is_some() {
                     return Err(Dropped);
                 }
@@ -80,7 +85,12 @@ pub async fn serve(
                 let builder = builder.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let tls_stream = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                    let tls_stream = match tokio::time::timeout(
+                        Duration::from_secs(10),
+                        acceptor.accept(stream),
+                    )
+                    .await
+                    {
                         Ok(Ok(s)) => s,
                         Ok(Err(e)) => {
                             tracing::debug!("TLS handshake with {peer} failed: {e}");
@@ -88,7 +98,8 @@ pub async fn serve(
                         }
                         Err(_) => return,
                     };
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
                     if let Err(e) = watcher.watch(conn.into_owned()).await {
                         tracing::debug!("connection from {peer} ended: {e}");
                     }

@@ -39,12 +39,18 @@ pub struct TlsMaterial {
 
 /// Loads the CA and server certificate from `dir`, creating what is missing.
 pub fn load_or_create(dir: &Path) -> Result<TlsMaterial, TlsError> {
-    let io_err = |source| TlsError::Io { dir: dir.to_path_buf(), source };
+    let io_err = |source| TlsError::Io {
+        dir: dir.to_path_buf(),
+        source,
+    };
     fs::create_dir_all(dir).map_err(io_err)?;
     let ca_path = dir.join(CA_CERT);
     let ca_key_path = dir.join(CA_KEY);
     let (ca_params, ca_key) = if ca_path.exists() && ca_key_path.exists() {
-        let unusable = |reason: String| TlsError::Unusable { dir: dir.to_path_buf(), reason };
+        let unusable = |reason: String| TlsError::Unusable {
+            dir: dir.to_path_buf(),
+            reason,
+        };
         let key_pem = fs::read_to_string(&ca_key_path).map_err(io_err)?;
         let key = KeyPair::from_pem(&key_pem).map_err(|e| unusable(e.to_string()))?;
         // The CA's name is fixed, so its parameters can be rebuilt instead of parsed back.
@@ -68,16 +74,25 @@ pub fn load_or_create(dir: &Path) -> Result<TlsMaterial, TlsError> {
         fs::write(&server_path, cert.pem()).map_err(io_err)?;
     }
     let server_config = server_config(dir, &server_path, &server_key_path)?;
-    Ok(TlsMaterial { ca_pem_path: ca_path, server_config })
+    Ok(TlsMaterial {
+        ca_pem_path: ca_path,
+        server_config,
+    })
 }
 
 fn ca_params() -> CertificateParams {
     let mut p = CertificateParams::default();
     p.distinguished_name = DistinguishedName::new();
-    p.distinguished_name.push(DnType::CommonName, "mock-graph local CA");
-    p.distinguished_name.push(DnType::OrganizationName, "mock-graph");
+    p.distinguished_name
+        .push(DnType::CommonName, "mock-graph local CA");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "mock-graph");
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     p.not_before = rcgen::date_time_ymd(2024, 1, 1);
     p.not_after = rcgen::date_time_ymd(2049, 12, 31);
     p
@@ -92,7 +107,10 @@ fn server_params() -> CertificateParams {
         SanType::IpAddress([127, 0, 0, 1].into()),
         SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()),
     ];
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     p.not_before = rcgen::date_time_ymd(2024, 1, 1);
     // Clients check server certificates against the real clock, not the tenant's; keep it
@@ -101,8 +119,15 @@ fn server_params() -> CertificateParams {
     p
 }
 
-fn server_config(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConfig>, TlsError> {
-    let unusable = |reason: String| TlsError::Unusable { dir: dir.to_path_buf(), reason };
+fn server_config(
+    dir: &Path,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let unusable = |reason: String| TlsError::Unusable {
+        dir: dir.to_path_buf(),
+        reason,
+    };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_path)
         .map_err(|e| unusable(e.to_string()))?
         .collect::<Result<_, _>>()

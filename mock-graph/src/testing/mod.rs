@@ -36,24 +36,36 @@ impl TestServer {
         let state_dir = tempfile::tempdir()?;
         let state = MockState::new();
         let tenant_id = state.add_fixture(fixture)?;
-        let prepared = serve::prepare("127.0.0.1:0".parse()?, state_dir.path(), tls, state.clone()).await?;
+        let prepared =
+            serve::prepare("127.0.0.1:0".parse()?, state_dir.path(), tls, state.clone()).await?;
         let url = prepared.url.clone();
         let ca_pem = prepared.ca_pem.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(prepared.run(async move {
             let _ = stopped.await;
         }));
-        Ok(TestServer { url, ca_pem, tenant_id, state, stop: Some(stop), _state_dir: state_dir })
+        Ok(TestServer {
+            url,
+            ca_pem,
+            tenant_id,
+            state,
+            stop: Some(stop),
+            _state_dir: state_dir,
+        })
     }
 
     /// Runs `f` on the default tenant under its lock.
     pub fn with_tenant<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> R {
-        self.state.with_tenant(self.tenant_id, f).expect("the test server's tenant exists")
+        self.state
+            .with_tenant(self.tenant_id, f)
+            .expect("the test server's tenant exists")
     }
 
     /// The CA certificate as PEM text.
     pub fn ca_pem_text(&self) -> Option<String> {
-        self.ca_pem.as_ref().and_then(|p| std::fs::read_to_string(p).ok())
+        self.ca_pem
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
     }
 
     /// `https://127.0.0.1:PORT/{tenant}/oauth2/v2.0/token`.
@@ -69,3 +81,6 @@ impl Drop for TestServer {
         }
     }
 }
+
+mod certificate;
+pub use certificate::{Alg, TestCertificate};

@@ -1,0 +1,325 @@
+//! Fault injection: rules a test sets on a tenant to make the next matching requests fail,
+//! slow down, lose their connection, or take effect late (replication lag). Matching is by
+//! operation name or by method and path pattern; the HTTP layer names each request's operation
+//! and applies what the matched rule says. Rules are plain data so they can be listed back.
+
+use serde::{Deserialize, Serialize};
+
+/// Every operation name a rule may match, as the README lists them.
+pub const OPERATIONS: &[&str] = &[
+    // Login side.
+    "token",
+    "discovery",
+    "keys",
+    "userrealm",
+    // Graph.
+    "applications.create",
+    "applications.get",
+    "applications.list",
+    "applications.update",
+    "applications.delete",
+    "servicePrincipals.create",
+    "servicePrincipals.get",
+    "servicePrincipals.list",
+    "servicePrincipals.update",
+    "servicePrincipals.delete",
+    "users.create",
+    "users.get",
+    "users.list",
+    "users.update",
+    "users.delete",
+    "addKey",
+    "removeKey",
+    "appRoleAssignments.create",
+    "appRoleAssignments.get",
+    "appRoleAssignments.list",
+    "appRoleAssignments.delete",
+    "appRoleAssignedTo.create",
+    "appRoleAssignedTo.get",
+    "appRoleAssignedTo.list",
+    "appRoleAssignedTo.delete",
+    "directoryRoles.list",
+    "directoryRoles.get",
+    "directoryRoles.members.list",
+    "directoryRoles.members.add",
+    "directoryRoles.members.remove",
+    "roleAssignments.create",
+    "roleAssignments.get",
+    "roleAssignments.list",
+    "roleAssignments.delete",
+    "organization.get",
+    "me.get",
+    // First-party service models (SERVICES.md).
+    "adsync.export",
+    "adsync.status",
+    "adsync.registerApplication",
+    "passwordWriteback.registerClientVersion",
+    "passwordWriteback.refresh",
+    "passwordWriteback.offboard",
+    "passwordWriteback.get",
+];
+
+/// What a rule matches: an operation name, or a method (optional) and a path pattern where `*`
+/// stands for any run of characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FaultMatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// A fault rule as a test writes it. Every field but `match` is optional.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    #[serde(rename = "match")]
+    pub matcher: FaultMatch,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The error code of the answer: OAuth `error` on the login side, Graph `code` on Graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    #[serde(default)]
+    pub delay_ms: u64,
+    #[serde(default)]
+    pub drop_connection: bool,
+    #[serde(default)]
+    pub lag_seconds: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+}
+
+/// A rule installed on a tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FaultRule {
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    /// How many more requests the rule applies to; `None` for all of them.
+    pub remaining: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    #[error("the fault rule is not valid JSON of the rule format: {0}")]
+    Syntax(String),
+    #[error("`match` needs either `operation`, or `path` (with an optional `method`), not both")]
+    AmbiguousMatch,
+    #[error("unknown operation `{0}`; known operations: {known}", known = OPERATIONS.join(", "))]
+    UnknownOperation(String),
+    #[error("`match.path` must start with `/`: `{0}`")]
+    BadPath(String),
+    #[error("`status` must be between 400 and 599, not {0}")]
+    BadStatus(u16),
+    #[error("`count` must be at least 1")]
+    ZeroCount,
+    #[error(
+        "the rule does nothing: give at least one of status, delay_ms, drop_connection, lag_seconds"
+    )]
+    NoEffect,
+}
+
+/// The request as fault matching sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestKey<'a> {
+    pub operation: Option<&'a str>,
+    pub method: &'a str,
+    /// Percent-decoded path, without the query.
+    pub path: &'a str,
+}
+
+/// The rules of one tenant, in the order they were added; the first live match applies.
+#[derive(Clone, Debug, Default)]
+pub struct FaultRules {
+    rules: Vec<FaultRule>,
+    next_id: u64,
+}
+
+impl FaultSpec {
+    pub fn from_json(text: &[u8]) -> Result<Self, FaultError> {
+        let spec: FaultSpec =
+            serde_json::from_slice(text).map_err(|e| FaultError::Syntax(e.to_string()))?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    pub fn validate(&self) -> Result<(), FaultError> {
+        let m = &self.matcher;
+        match (&m.operation, &m.path) {
+            (Some(op), None) if m.method.is_none() => {
+                if !OPERATIONS.contains(&op.as_str()) {
+                    return Err(FaultError::UnknownOperation(op.clone()));
+                }
+            }
+            (None, Some(path)) => {
+                if !path.starts_with('/') && path != "*" {
+                    return Err(FaultError::BadPath(path.clone()));
+                }
+            }
+            _ => return Err(FaultError::AmbiguousMatch),
+        }
+        if let Some(s) = self.status
+            && !(400..=599).contains(&s)
+        {
+            return Err(FaultError::BadStatus(s));
+        }
+        if self.count == Some(0) {
+            return Err(FaultError::ZeroCount);
+        }
+        if self.status.is_none()
+            && self.delay_ms == 0
+            && !self.drop_connection
+            && self.lag_seconds == 0
+        {
+            return Err(FaultError::NoEffect);
+        }
+        Ok(())
+    }
+
+    fn matches(&self, req: &RequestKey<'_>) -> bool {
+        let m = &self.matcher;
+        if let Some(op) = &m.operation {
+            return req.operation == Some(op.as_str());
+        }
+        let method_ok = m
+            .method
+            .as_deref()
+            .is_none_or(|want| want.eq_ignore_ascii_case(req.method));
+        method_ok && m.path.as_deref().is_some_and(|p| glob(p, req.path))
+    }
+}
+
+impl FaultRules {
+    /// Installs a rule and returns its id.
+    pub fn add(&mut self, spec: FaultSpec) -> Result<String, FaultError> {
+        spec.validate()?;
+        self.next_id += 1;
+        let id = format!("fault-{}", self.next_id);
+        let remaining = spec.count;
+        self.rules.push(FaultRule {
+            id: id.clone(),
+            spec,
+            remaining,
+        });
+        Ok(id)
+    }
+
+    pub fn list(&self) -> Vec<FaultRule> {
+        self.rules.clone()
+    }
+
+    pub fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    /// The first rule that still applies to `req`, counting this request against it.
+    pub fn take_match(&mut self, req: &RequestKey<'_>) -> Option<FaultRule> {
+        let rule = self
+            .rules
+            .iter_mut()
+            .find(|r| r.remaining != Some(0) && r.spec.matches(req))?;
+        if let Some(n) = &mut rule.remaining {
+            *n -= 1;
+        }
+        Some(rule.clone())
+    }
+}
+
+/// `*` matches any run of characters (including `/`); everything else matches itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Classic two-pointer wildcard match with backtracking to the last star.
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob(
+            "/v1.0/applications*",
+            "/v1.0/applications(appId='x')/addKey"
+        ));
+        assert!(glob("*/token", "/t/oauth2/v2.0/token"));
+        assert!(!glob("/v1.0/users", "/v1.0/users/1"));
+        assert!(glob("/a*b*c", "/aXXbYYc"));
+        assert!(!glob("/a*b*c", "/aXXbYY"));
+    }
+
+    fn key<'a>(op: &'a str, method: &'a str, path: &'a str) -> RequestKey<'a> {
+        RequestKey {
+            operation: Some(op),
+            method,
+            path,
+        }
+    }
+
+    #[test]
+    fn count_limits_a_rule() {
+        let mut rules = FaultRules::default();
+        let spec =
+            FaultSpec::from_json(br#"{"match":{"operation":"addKey"},"status":429,"count":1}"#)
+                .unwrap();
+        rules.add(spec).unwrap();
+        assert!(rules.take_match(&key("addKey", "POST", "/x")).is_some());
+        assert!(rules.take_match(&key("addKey", "POST", "/x")).is_none());
+        assert_eq!(rules.list()[0].remaining, Some(0));
+    }
+
+    #[test]
+    fn invalid_rules_say_why() {
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"match":{"operation":"nope"},"status":500}"#,
+                "unknown operation `nope`",
+            ),
+            (r#"{"match":{},"status":500}"#, "either `operation`"),
+            (
+                r#"{"match":{"path":"v1.0"},"status":500}"#,
+                "must start with",
+            ),
+            (
+                r#"{"match":{"operation":"token"},"status":200}"#,
+                "between 400 and 599",
+            ),
+            (r#"{"match":{"operation":"token"}}"#, "does nothing"),
+            (
+                r#"{"match":{"operation":"token"},"status":500,"count":0}"#,
+                "at least 1",
+            ),
+            (r#"{"match":{"operation":"token"},"stauts":500}"#, "stauts"),
+        ];
+        for (json, expected) in cases {
+            let err = FaultSpec::from_json(json.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{json}: {err}");
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The step library, one module per domain. `features/README.md` lists every step.
+
+pub mod token;
