@@ -109,9 +109,13 @@ impl Env {
     }
 
     pub async fn user_token_for(&self, upn: &str, scope: &str) -> String {
+        self.user_token_with(upn, PASSWORD, scope).await
+    }
+
+    pub async fn user_token_with(&self, upn: &str, password: &str, scope: &str) -> String {
         let upn = if upn.contains('@') { upn.to_string() } else { format!("{upn}@{}", self.domain()) };
         let client = if scope.starts_with("https://graph") { GRAPH_CLI } else { "cb1056e2-e479-49de-ae31-7812af012ed8" };
-        let form = [("grant_type", "password"), ("client_id", client), ("username", &upn), ("password", PASSWORD), ("scope", scope)];
+        let form = [("grant_type", "password"), ("client_id", client), ("username", &upn), ("password", password), ("scope", scope)];
         let resp = self.http.post(self.server.token_url_v2()).form(&form).send().await.expect("token request");
         let body: Value = resp.json().await.expect("token json");
         body["access_token"].as_str().unwrap_or_else(|| panic!("no token: {body:#}")).to_string()
