@@ -48,8 +48,17 @@ impl Answer {
     /// Asserts a Graph error with this status and code.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) {
-        assert_eq!((self.status, self.code()), (status, code), "{:#}", self.body);
-        assert!(self.body["error"]["innerError"]["request-id"].is_string(), "{:#}", self.body);
+        assert_eq!(
+            (self.status, self.code()),
+            (status, code),
+            "{:#}",
+            self.body
+        );
+        assert!(
+            self.body["error"]["innerError"]["request-id"].is_string(),
+            "{:#}",
+            self.body
+        );
         assert!(self.header("request-id").is_some());
     }
 
@@ -63,7 +72,10 @@ impl Answer {
 pub fn client_for(server: &TestServer) -> reqwest::Client {
     let pem = server.ca_pem_text().expect("the test server runs TLS");
     let ca = reqwest::Certificate::from_pem(pem.as_bytes()).expect("CA PEM");
-    reqwest::Client::builder().tls_certs_only([ca]).build().expect("client")
+    reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .expect("client")
 }
 
 impl Env {
@@ -86,9 +98,17 @@ impl Env {
     }
 
     /// Any request to the mock; `path` starts with `/`.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let method = Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, format!("{}{path}", self.server.url));
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.server.url));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -99,13 +119,22 @@ impl Env {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.expect("body");
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        Answer { status, headers, body }
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// A delegated Graph token for `upn` (ROPC through Microsoft Graph Command Line Tools).
     pub async fn user_token(&self, upn: &str) -> String {
-        self.user_token_for(upn, "https://graph.microsoft.com/.default").await
+        self.user_token_for(upn, "https://graph.microsoft.com/.default")
+            .await
     }
 
     pub async fn user_token_for(&self, upn: &str, scope: &str) -> String {
@@ -113,18 +142,44 @@ impl Env {
     }
 
     pub async fn user_token_with(&self, upn: &str, password: &str, scope: &str) -> String {
-        let upn = if upn.contains('@') { upn.to_string() } else { format!("{upn}@{}", self.domain()) };
-        let client = if scope.starts_with("https://graph") { GRAPH_CLI } else { "cb1056e2-e479-49de-ae31-7812af012ed8" };
-        let form = [("grant_type", "password"), ("client_id", client), ("username", &upn), ("password", password), ("scope", scope)];
-        let resp = self.http.post(self.server.token_url_v2()).form(&form).send().await.expect("token request");
+        let upn = if upn.contains('@') {
+            upn.to_string()
+        } else {
+            format!("{upn}@{}", self.domain())
+        };
+        let client = if scope.starts_with("https://graph") {
+            GRAPH_CLI
+        } else {
+            "cb1056e2-e479-49de-ae31-7812af012ed8"
+        };
+        let form = [
+            ("grant_type", "password"),
+            ("client_id", client),
+            ("username", &upn),
+            ("password", password),
+            ("scope", scope),
+        ];
+        let resp = self
+            .http
+            .post(self.server.token_url_v2())
+            .form(&form)
+            .send()
+            .await
+            .expect("token request");
         let body: Value = resp.json().await.expect("token json");
-        body["access_token"].as_str().unwrap_or_else(|| panic!("no token: {body:#}")).to_string()
+        body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {body:#}"))
+            .to_string()
     }
 
     /// An app-only token for `app_id` signed with `cert` for `resource/.default`.
     pub async fn app_token(&self, app_id: &str, cert: &TestCert, resource: &str) -> String {
         let body = self.app_token_answer(app_id, cert, resource).await;
-        body["access_token"].as_str().unwrap_or_else(|| panic!("no token: {body:#}")).to_string()
+        body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {body:#}"))
+            .to_string()
     }
 
     pub async fn app_token_answer(&self, app_id: &str, cert: &TestCert, resource: &str) -> Value {
@@ -139,19 +194,38 @@ impl Env {
             ("grant_type", "client_credentials"),
             ("client_id", app_id),
             ("scope", &scope),
-            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
             ("client_assertion", &assertion),
         ];
-        let resp = self.http.post(self.server.token_url_v2()).form(&form).send().await.expect("token request");
+        let resp = self
+            .http
+            .post(self.server.token_url_v2())
+            .form(&form)
+            .send()
+            .await
+            .expect("token request");
         resp.json().await.expect("token json")
     }
 
     /// Registers an application with its service principal and a certificate, in-process.
-    pub fn register_app(&self, name: &str, cert: &TestCert) -> mock_graph::core::tenant::RegisteredApplication {
+    pub fn register_app(
+        &self,
+        name: &str,
+        cert: &TestCert,
+    ) -> mock_graph::core::tenant::RegisteredApplication {
         self.server.with_tenant(|t| {
             let app = t.register_application(name);
             let now = t.now();
-            t.add_certificate(app.application_id, &cert.der, now - Duration::days(1), now + Duration::days(300)).unwrap();
+            t.add_certificate(
+                app.application_id,
+                &cert.der,
+                now - Duration::days(1),
+                now + Duration::days(300),
+            )
+            .unwrap();
             app
         })
     }
@@ -195,10 +269,16 @@ impl TestCert {
         .expect("rcgen key");
         let mut params = rcgen::CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
         params.not_before = not_before;
         params.not_after = not_after;
-        let der = params.self_signed(&signer).expect("certificate").der().to_vec();
+        let der = params
+            .self_signed(&signer)
+            .expect("certificate")
+            .der()
+            .to_vec();
         TestCert { der, pkcs8, key }
     }
 
@@ -226,13 +306,27 @@ impl TestCert {
 
     pub fn sign(&self, input: &[u8]) -> Vec<u8> {
         let mut sig = vec![0u8; self.key.public_modulus_len()];
-        self.key.sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), input, &mut sig).expect("sign");
+        self.key
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                input,
+                &mut sig,
+            )
+            .expect("sign");
         sig
     }
 
     pub fn jwt(&self, header: Value, claims: Value) -> String {
-        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(self.sign(input.as_bytes())))
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(self.sign(input.as_bytes()))
+        )
     }
 
     /// A proof of possession for addKey/removeKey on `object_id`, valid for ten minutes.
