@@ -95,6 +95,7 @@ Feature: Token endpoint — certificate client assertions validated as Entra doe
     Then the request is refused with AADSTS700027, error "invalid_client" and status 401
     And the error description mentions "Key was found, but use of the key to verify the signature failed."
 
+  @mock-only
   Scenario: A certificate credential past its end date is refused
     Given the tenant clock moves forward 400 days
     When "Connect Sync" requests a token for "https://graph.microsoft.com/.default"
@@ -111,6 +112,7 @@ Feature: Token endpoint — certificate client assertions validated as Entra doe
     When "Orphan" requests a token for "https://graph.microsoft.com/.default"
     Then the request is refused with AADSTS7000229, error "invalid_client" and status 401
 
+  @mock-only
   Scenario: Client secrets: right, wrong and expired
     Given the application "Connect Sync" has a client secret "s3cret-value" that expires in 30 days
     When "Connect Sync" requests a token for "https://graph.microsoft.com/.default" with the client secret "s3cret-value"
@@ -119,6 +121,7 @@ Feature: Token endpoint — certificate client assertions validated as Entra doe
     When "Connect Sync" requests a token for "https://graph.microsoft.com/.default" with the client secret "wrong"
     Then the request is refused with AADSTS7000215, error "invalid_client" and status 401
 
+  @mock-only
   Scenario: An expired client secret is refused
     Given the application "Connect Sync" has a client secret "old-secret" that expired 2 days ago
     When "Connect Sync" requests a token for "https://graph.microsoft.com/.default" with the client secret "old-secret"

@@ -1,5 +1,7 @@
-//! The World: what one scenario owns. Each scenario gets its own mock (its own tenant and
-//! clock on its own port), so scenarios run concurrently without seeing each other.
+//! The World: what one scenario owns. Each scenario gets its own tenant (by default its own
+//! in-process mock on its own port, with its own clock), so scenarios run concurrently without
+//! seeing each other. The tenant is reached through `TenantTarget`, one interface for the
+//! in-process mock and for a remote target.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,6 +9,8 @@ use std::fmt;
 use mock_graph::core::ids::{AppId, ObjectId};
 use mock_graph::testing::{TestCertificate, TestServer};
 use serde_json::Value;
+
+use super::target::TenantTarget;
 
 /// An application registered by a scenario, with the certificate it signs with.
 pub struct ScenarioApp {
@@ -26,8 +30,7 @@ pub struct Answer {
 #[derive(cucumber::World)]
 #[world(init = Self::new)]
 pub struct EntraWorld {
-    mock: Option<TestServer>,
-    pub http: Option<reqwest::Client>,
+    tenant: Option<TenantTarget>,
     pub apps: HashMap<String, ScenarioApp>,
     pub last: Option<Answer>,
 }
@@ -35,7 +38,7 @@ pub struct EntraWorld {
 impl fmt::Debug for EntraWorld {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EntraWorld")
-            .field("mock", &self.mock.as_ref().map(|m| &m.url))
+            .field("tenant", &self.tenant.as_ref().map(|t| (&t.base_url, &t.tenant_id)))
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
             .field("last", &self.last)
             .finish()
@@ -44,71 +47,113 @@ impl fmt::Debug for EntraWorld {
 
 impl EntraWorld {
     async fn new() -> Result<Self, anyhow::Error> {
-        Ok(EntraWorld {
-            mock: None,
-            http: None,
-            apps: HashMap::new(),
-            last: None,
-        })
+        Ok(EntraWorld { tenant: None, apps: HashMap::new(), last: None })
     }
 
-    /// Starts this scenario's mock tenant (HTTPS, default fixture).
+    /// Starts this scenario's tenant (the default fixture, or the remote target).
     pub async fn start_tenant(&mut self) -> anyhow::Result<()> {
-        let server = TestServer::start().await?;
-        let ca = server
-            .ca_pem_text()
-            .ok_or_else(|| anyhow::anyhow!("the mock has no CA"))?;
-        self.http = Some(
-            reqwest::Client::builder()
-                .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes())?)
-                .build()?,
-        );
-        self.mock = Some(server);
+        self.tenant = Some(TenantTarget::start().await?);
         Ok(())
     }
 
+    /// Starts this scenario's mock tenant from a fixture file in `fixtures/`.
+    pub async fn start_tenant_from_fixture(&mut self, name: &str) -> anyhow::Result<()> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("fixture {}: {e}", path.display()))?;
+        let fixture = mock_graph::TenantFixture::from_json(&text)?;
+        self.tenant = Some(TenantTarget::mock(fixture).await?);
+        Ok(())
+    }
+
+    /// This scenario's tenant.
+    pub fn tenant(&self) -> &TenantTarget {
+        self.tenant.as_ref().expect("a step before this one must start the tenant (\"Given a tenant\")")
+    }
+
+    /// The in-process mock, for steps that use its control plane; panics (failing the step)
+    /// with advice when the scenario runs against a remote target.
     pub fn mock(&self) -> &TestServer {
-        self.mock
-            .as_ref()
-            .expect("a step before this one must start the tenant (\"Given a tenant\")")
+        match self.tenant().test_server() {
+            Ok(server) => server,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     pub fn http(&self) -> &reqwest::Client {
-        self.http
-            .as_ref()
-            .expect("the tenant's HTTP client exists once the tenant is started")
+        &self.tenant().http
     }
 
     pub fn app(&self, name: &str) -> &ScenarioApp {
-        self.apps
-            .get(name)
-            .unwrap_or_else(|| panic!("no application named {name:?} in this scenario"))
+        self.apps.get(name).unwrap_or_else(|| panic!("no application named {name:?} in this scenario"))
     }
 
     pub fn last(&self) -> &Answer {
-        self.last
-            .as_ref()
-            .expect("a When step must have sent a request")
+        self.last.as_ref().expect("a When step must have sent a request")
     }
 
     /// POSTs a form and keeps the answer.
-    pub async fn post_form(
-        &mut self,
-        url: &str,
-        content_type: &str,
-        body: String,
-    ) -> anyhow::Result<()> {
-        let resp = self
-            .http()
-            .post(url)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await?;
+    pub async fn post_form(&mut self, url: &str, content_type: &str, body: String) -> anyhow::Result<()> {
+        let resp = self.http().post(url).header("content-type", content_type).body(body).send().await?;
         let status = resp.status().as_u16();
         let text = resp.text().await?;
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         self.last = Some(Answer { status, body });
         Ok(())
     }
+
+    /// What to show when a scenario failed: the tenant's last answers from the journal, and
+    /// where its final state was saved (load it with `mock-graph serve --fixture <file>`).
+    pub fn failure_report(&self, scenario: &str) -> String {
+        let Some(tenant) = &self.tenant else {
+            return "no tenant was started".into();
+        };
+        let mut out = String::new();
+        let journal = tenant.journal_tail(10);
+        if journal.is_empty() {
+            out.push_str("  the tenant journaled no request\n");
+        } else {
+            out.push_str("  the tenant's last answers (oldest first):\n");
+            for line in journal {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+        if let Some(snapshot) = tenant.snapshot_json() {
+            match save_snapshot(scenario, &snapshot) {
+                Ok(path) => out.push_str(&format!(
+                    "  the tenant's final state: {} (replay: mock-graph serve --fixture {0})\n",
+                    path.display()
+                )),
+                Err(e) => out.push_str(&format!("  could not save the tenant's snapshot: {e}\n")),
+            }
+        }
+        out
+    }
+}
+
+impl EntraWorld {
+    /// Saves the tenant's final state (`ENTRA_HARNESS_SNAPSHOT=always`).
+    pub fn save_final_snapshot(&self, scenario: &str) {
+        if let Some(snapshot) = self.tenant.as_ref().and_then(|t| t.snapshot_json()) {
+            if let Err(e) = save_snapshot(scenario, &snapshot) {
+                eprintln!("could not save the snapshot of {scenario:?}: {e}");
+            }
+        }
+    }
+}
+
+/// Saves a snapshot under `target/harness-snapshots/`, named after the scenario.
+pub fn save_snapshot(scenario: &str, snapshot: &str) -> std::io::Result<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("harness-snapshots");
+    std::fs::create_dir_all(&dir)?;
+    let name: String = scenario
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let path = dir.join(format!("{}.json", &name[..name.len().min(120)]));
+    std::fs::write(&path, snapshot)?;
+    Ok(path)
 }

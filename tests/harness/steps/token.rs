@@ -22,32 +22,32 @@ async fn a_tenant(w: &mut EntraWorld) -> anyhow::Result<()> {
     w.start_tenant().await
 }
 
-fn register(
+#[given(expr = "the tenant from fixture {string}")]
+async fn tenant_from_fixture(w: &mut EntraWorld, name: String) -> anyhow::Result<()> {
+    w.start_tenant_from_fixture(&name).await
+}
+
+async fn register(
     w: &mut EntraWorld,
     name: &str,
     from_days_ago: i64,
     for_days: i64,
     with_sp: bool,
 ) -> anyhow::Result<()> {
-    let now = w.mock().with_tenant(|t| t.now());
+    let now = w.tenant().now();
     let start = now - Duration::days(from_days_ago);
     let end = start + Duration::days(for_days);
     let certificate = TestCertificate::generate(start, end)?;
-    let (app, sp) = w.mock().with_tenant(|t| {
-        let r = t.register_application(name);
-        t.add_certificate(r.application_id, &certificate.der, start, end);
-        if !with_sp {
-            t.service_principals
-                .retain(|s| s.id != r.service_principal_id);
-        }
-        (r, with_sp.then_some(r.service_principal_id))
-    });
+    let r = w
+        .tenant()
+        .register_application(name, &certificate.der, start, end, with_sp)
+        .await?;
     w.apps.insert(
         name.to_string(),
         ScenarioApp {
-            app_id: app.app_id,
-            object_id: app.application_id,
-            service_principal_id: sp,
+            app_id: r.app_id,
+            object_id: r.object_id,
+            service_principal_id: r.service_principal_id,
             certificate,
         },
     );
@@ -56,7 +56,7 @@ fn register(
 
 #[given(expr = "an application {string} with a certificate")]
 async fn app_with_certificate(w: &mut EntraWorld, name: String) -> anyhow::Result<()> {
-    register(w, &name, 1, 366, true)
+    register(w, &name, 1, 366, true).await
 }
 
 #[given(
@@ -68,12 +68,12 @@ async fn app_with_certificate_window(
     ago: i64,
     days: i64,
 ) -> anyhow::Result<()> {
-    register(w, &name, ago, days, true)
+    register(w, &name, ago, days, true).await
 }
 
 #[given(expr = "an application {string} with a certificate but no service principal")]
 async fn app_without_sp(w: &mut EntraWorld, name: String) -> anyhow::Result<()> {
-    register(w, &name, 1, 366, false)
+    register(w, &name, 1, 366, false).await
 }
 
 #[given(expr = "the application {string} has a client secret {string} that expires in {int} days")]
@@ -116,11 +116,7 @@ async fn granted(
         .app(&name)
         .service_principal_id
         .ok_or_else(|| anyhow::anyhow!("{name} has no service principal"))?;
-    let resource = resource.parse()?;
-    w.mock()
-        .with_tenant(|t| t.assign_app_role(sp, resource, &role))
-        .ok_or_else(|| anyhow::anyhow!("cannot grant {role}: unknown resource or role"))?;
-    Ok(())
+    w.tenant().grant_app_role(sp, &resource, &role).await
 }
 
 #[given(expr = "the tenant clock moves forward {int} days")]
@@ -240,7 +236,7 @@ fn apply(
     call: &mut TokenCall,
     app: &ScenarioApp,
     base: &str,
-    tenant_id: &str,
+    (tenant_id, domain): (&str, &str),
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
     let cert = &app.certificate;
@@ -294,7 +290,7 @@ fn apply(
             call.claims["exp"] = json!(t - 240);
         }
         "aud naming the tenant by domain" => {
-            call.claims["aud"] = json!(token_url(base, "contoso.onmicrosoft.com", false));
+            call.claims["aud"] = json!(token_url(base, domain, false));
         }
         "aud naming the v1 token endpoint" => {
             call.claims["aud"] = json!(token_url(base, tenant_id, true))
@@ -333,7 +329,7 @@ fn apply(
             call.set("resource", &resource);
             call.claims["aud"] = json!(token_url(base, tenant_id, true));
         }
-        "the tenant named by domain" => call.tenant = "contoso.onmicrosoft.com".into(),
+        "the tenant named by domain" => call.tenant = domain.into(),
         "an unknown tenant id" => call.tenant = uuid::Uuid::new_v4().to_string(),
         "an unknown tenant domain" => call.tenant = "fabrikam.onmicrosoft.com".into(),
         "a malformed tenant" => call.tenant = "not_a_tenant".into(),
@@ -476,9 +472,10 @@ async fn request_token(
     scope: &str,
     change: &str,
 ) -> anyhow::Result<()> {
-    let base = w.mock().url.clone();
-    let tenant_id = w.mock().tenant_id.to_string();
-    let now = w.mock().with_tenant(|t| t.now());
+    let base = w.tenant().base_url.clone();
+    let tenant_id = w.tenant().tenant_id.clone();
+    let domain = w.tenant().domain.clone();
+    let now = w.tenant().now();
     let app = w.app(name);
     let client_id = app.app_id.to_string();
     let mut call = TokenCall {
@@ -500,7 +497,7 @@ async fn request_token(
         raw: None,
         after_signing: None,
     };
-    apply(change, &mut call, app, &base, &tenant_id, now)?;
+    apply(change, &mut call, app, &base, (&tenant_id, &domain), now)?;
     if call.get("client_assertion").is_some() {
         let signer = call.other_signer.as_ref().unwrap_or(&app.certificate);
         let mut assertion = match call.raw.take() {
@@ -555,10 +552,10 @@ async fn requests_token_with_secret(
     scope: String,
     secret: String,
 ) -> anyhow::Result<()> {
-    let base = w.mock().url.clone();
+    let base = w.tenant().base_url.clone();
     let call = TokenCall {
         v1: false,
-        tenant: w.mock().tenant_id.to_string(),
+        tenant: w.tenant().tenant_id.clone(),
         query: None,
         content_type: FORM.into(),
         form: vec![
@@ -610,7 +607,7 @@ async fn sign_in(
     scope: &str,
     secret: Option<&str>,
 ) -> anyhow::Result<()> {
-    let base = w.mock().url.clone();
+    let base = w.tenant().base_url.clone();
     let mut form = vec![
         ("grant_type".to_string(), "password".to_string()),
         ("client_id".to_string(), client.to_string()),
@@ -623,7 +620,7 @@ async fn sign_in(
     }
     let call = TokenCall {
         v1: false,
-        tenant: w.mock().tenant_id.to_string(),
+        tenant: w.tenant().tenant_id.clone(),
         query: None,
         content_type: FORM.into(),
         form,

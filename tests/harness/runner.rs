@@ -1,0 +1,83 @@
+//! Running the feature files: writers (console + JUnit), the failure report hook, the filter
+//! that leaves out `@mock-only` scenarios against a remote target. Shared by the `features`
+//! and `features_remote` test binaries.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use cucumber::event::ScenarioFinished;
+use cucumber::{World as _, WriterExt as _, cli, writer};
+use futures::FutureExt as _;
+
+use super::world::EntraWorld;
+
+#[derive(clap::Args)]
+pub struct HarnessOptions {
+    /// Also write a JUnit XML report to this file (env: CUCUMBER_JUNIT).
+    #[arg(long, value_name = "FILE", env = "CUCUMBER_JUNIT")]
+    junit: Option<PathBuf>,
+}
+
+/// Tag of scenarios that need the mock's control plane (clock, faults, direct state).
+pub const MOCK_ONLY: &str = "mock-only";
+
+fn has_tag(tags: &[String], tag: &str) -> bool {
+    tags.iter().any(|t| t.trim_start_matches('@') == tag)
+}
+
+/// Runs every feature file and exits with the suite's verdict.
+pub async fn run() {
+    let opts = cli::Opts::<_, _, _, HarnessOptions>::parsed();
+    let junit: Box<dyn Write> = match &opts.custom.junit {
+        Some(path) => match File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("cannot write the JUnit report {}: {e}", path.display());
+                std::process::exit(2);
+            }
+        },
+        None => Box::new(io::sink()),
+    };
+    let remote = super::target::remote_target();
+    if let Some(url) = &remote {
+        eprintln!("running against {url}; scenarios tagged @{MOCK_ONLY} are left out");
+    }
+    let snapshot_always = std::env::var("ENTRA_HARNESS_SNAPSHOT").is_ok_and(|v| v == "always");
+    let features = concat!(env!("CARGO_MANIFEST_DIR"), "/features");
+    EntraWorld::cucumber()
+        .after(move |_feature, _rule, scenario, finished, world| {
+            let failed = matches!(
+                finished,
+                ScenarioFinished::StepFailed(..) | ScenarioFinished::BeforeHookFailed(..)
+            );
+            async move {
+                let Some(world) = world else { return };
+                if failed {
+                    eprintln!(
+                        "\nScenario failed: {}\n{}",
+                        scenario.name,
+                        world.failure_report(&scenario.name)
+                    );
+                } else if snapshot_always {
+                    world.save_final_snapshot(&scenario.name);
+                }
+            }
+            .boxed_local()
+        })
+        .with_writer(
+            writer::Basic::stdout()
+                .summarized()
+                .tee::<EntraWorld, _>(writer::JUnit::for_tee(junit, 0))
+                .normalized(),
+        )
+        .fail_on_skipped()
+        .with_cli(opts)
+        .filter_run_and_exit(features, move |feature, rule, scenario| {
+            let mock_only = has_tag(&feature.tags, MOCK_ONLY)
+                || rule.is_some_and(|r| has_tag(&r.tags, MOCK_ONLY))
+                || has_tag(&scenario.tags, MOCK_ONLY);
+            remote.is_none() || !mock_only
+        })
+        .await;
+}
