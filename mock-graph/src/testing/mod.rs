@@ -3,11 +3,13 @@
 //! directly (register an application, add a certificate, move the clock) and then talk HTTP.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use tokio::sync::oneshot;
 
 use crate::core::fixture::TenantFixture;
 use crate::core::ids::TenantId;
+use crate::core::signing::{SigningKey, SigningKeyFixture};
 use crate::core::tenant::Tenant;
 use crate::serve;
 use crate::state::MockState;
@@ -32,7 +34,12 @@ impl TestServer {
     }
 
     /// A server holding the tenant of `fixture`, over TLS or not.
-    pub async fn start_with(fixture: TenantFixture, tls: bool) -> anyhow::Result<Self> {
+    pub async fn start_with(mut fixture: TenantFixture, tls: bool) -> anyhow::Result<Self> {
+        // RSA key generation dominates a test server's start; test tenants live on their own
+        // servers, so sharing one signing key between them within a test process is harmless.
+        if fixture.signing_key.is_none() {
+            fixture.signing_key = Some(shared_signing_key()?);
+        }
         let state_dir = tempfile::tempdir()?;
         let state = MockState::new();
         let tenant_id = state.add_fixture(fixture)?;
@@ -72,6 +79,16 @@ impl TestServer {
     pub fn token_url_v2(&self) -> String {
         format!("{}/{}/oauth2/v2.0/token", self.url, self.tenant_id)
     }
+}
+
+/// One signing key per test process, made on first use.
+fn shared_signing_key() -> anyhow::Result<SigningKeyFixture> {
+    static KEY: OnceLock<SigningKeyFixture> = OnceLock::new();
+    if let Some(k) = KEY.get() {
+        return Ok(k.clone());
+    }
+    let key = SigningKey::generate()?.to_fixture();
+    Ok(KEY.get_or_init(|| key).clone())
 }
 
 impl Drop for TestServer {
