@@ -24,7 +24,11 @@ impl Drop for SecondMock {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == SERVE) {
-        serve(args.get(i + 1).map(String::as_str).unwrap_or(".mock-graph-remote"));
+        serve(
+            args.get(i + 1)
+                .map(String::as_str)
+                .unwrap_or(".mock-graph-remote"),
+        );
         return;
     }
     let state_dir = tempfile::tempdir().expect("a temporary state directory");
@@ -37,17 +41,28 @@ fn main() {
         .expect("start the second mock");
     let mut line = String::new();
     let stdout = child.stdout.take().expect("piped stdout");
-    BufReader::new(stdout).read_line(&mut line).expect("the ready line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the ready line");
     let mock = SecondMock(child);
     let ready: serde_json::Value = serde_json::from_str(&line).expect("the ready line is JSON");
-    let url = ready["url"].as_str().expect("ready line has url").to_string();
-    let ca = ready["ca_pem"].as_str().expect("ready line has ca_pem").to_string();
+    let url = ready["url"]
+        .as_str()
+        .expect("ready line has url")
+        .to_string();
+    let ca = ready["ca_pem"]
+        .as_str()
+        .expect("ready line has ca_pem")
+        .to_string();
     // SAFETY: set before any other thread exists (the runtime is built below).
     unsafe {
         std::env::set_var("ENTRA_HARNESS_TARGET", &url);
         std::env::set_var("ENTRA_HARNESS_CA_FILE", &ca);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(harness::runner::run());
     drop(mock);
 }
@@ -55,12 +70,20 @@ fn main() {
 /// `mock-graph serve --listen 127.0.0.1:0 --state-dir <dir>` with the default fixture, in this
 /// process, until killed.
 fn serve(state_dir: &str) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let state = mock_graph::serve::load_state(&[]).expect("the default fixture");
-        let prepared = mock_graph::serve::prepare("127.0.0.1:0".parse().expect("address"), state_dir.as_ref(), true, state)
-            .await
-            .expect("bind the second mock");
+        let prepared = mock_graph::serve::prepare(
+            "127.0.0.1:0".parse().expect("address"),
+            state_dir.as_ref(),
+            true,
+            state,
+        )
+        .await
+        .expect("bind the second mock");
         println!("{}", prepared.ready_line());
         prepared.run(std::future::pending()).await.expect("serve");
     });

@@ -38,7 +38,11 @@ pub struct Registered {
 
 enum Backend {
     Mock(Box<TestServer>),
-    Remote { graph_url: String, admin_upn: String, admin_password: String },
+    Remote {
+        graph_url: String,
+        admin_upn: String,
+        admin_password: String,
+    },
 }
 
 /// The tenant of one scenario.
@@ -54,7 +58,9 @@ pub struct TenantTarget {
 
 /// Whether this run talks to a remote target instead of in-process mocks.
 pub fn remote_target() -> Option<String> {
-    std::env::var("ENTRA_HARNESS_TARGET").ok().filter(|v| !v.trim().is_empty())
+    std::env::var("ENTRA_HARNESS_TARGET")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 fn http_client(ca_pem: Option<&str>) -> anyhow::Result<reqwest::Client> {
@@ -91,7 +97,9 @@ impl TenantTarget {
     fn remote(url: String) -> anyhow::Result<Self> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let ca_pem = match env("ENTRA_HARNESS_CA_FILE") {
-            Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?),
+            Some(path) => {
+                Some(std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?)
+            }
             None => None,
         };
         let domain = env("ENTRA_HARNESS_DOMAIN").unwrap_or_else(|| DEFAULT_DOMAIN.into());
@@ -101,8 +109,10 @@ impl TenantTarget {
             tenant_id: env("ENTRA_HARNESS_TENANT").unwrap_or_else(|| DEFAULT_TENANT.into()),
             backend: Backend::Remote {
                 graph_url: env("ENTRA_HARNESS_GRAPH").unwrap_or_else(|| base_url.clone()),
-                admin_upn: env("ENTRA_HARNESS_ADMIN_UPN").unwrap_or_else(|| format!("admin@{domain}")),
-                admin_password: env("ENTRA_HARNESS_ADMIN_PASSWORD").unwrap_or_else(|| "Passw0rd!".into()),
+                admin_upn: env("ENTRA_HARNESS_ADMIN_UPN")
+                    .unwrap_or_else(|| format!("admin@{domain}")),
+                admin_password: env("ENTRA_HARNESS_ADMIN_PASSWORD")
+                    .unwrap_or_else(|| "Passw0rd!".into()),
             },
             domain,
             base_url,
@@ -123,7 +133,9 @@ impl TenantTarget {
     pub fn now(&self) -> OffsetDateTime {
         match &self.backend {
             Backend::Mock(server) => server.with_tenant(|t| t.now()),
-            Backend::Remote { .. } => OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc()),
+            Backend::Remote { .. } => OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap_or_else(|_| OffsetDateTime::now_utc()),
         }
     }
 
@@ -150,7 +162,8 @@ impl TenantTarget {
                 let r = t.register_application(name);
                 t.add_certificate(r.application_id, certificate_der, start, end);
                 if !with_service_principal {
-                    t.service_principals.retain(|s| s.id != r.service_principal_id);
+                    t.service_principals
+                        .retain(|s| s.id != r.service_principal_id);
                 }
                 Registered {
                     app_id: r.app_id,
@@ -160,7 +173,14 @@ impl TenantTarget {
             })),
             Backend::Remote { graph_url, .. } => {
                 let token = self.admin_token().await?;
-                let app = self.graph(&token, "POST", &format!("{graph_url}/v1.0/applications"), Some(json!({"displayName": name}))).await?;
+                let app = self
+                    .graph(
+                        &token,
+                        "POST",
+                        &format!("{graph_url}/v1.0/applications"),
+                        Some(json!({"displayName": name})),
+                    )
+                    .await?;
                 let object_id: ObjectId = field(&app, "id")?.parse()?;
                 let app_id: AppId = field(&app, "appId")?.parse()?;
                 let key = json!({"keyCredentials": [{
@@ -171,25 +191,48 @@ impl TenantTarget {
                     "endDateTime": end.format(&Rfc3339)?,
                     "displayName": format!("CN={name}"),
                 }]});
-                self.graph(&token, "PATCH", &format!("{graph_url}/v1.0/applications/{object_id}"), Some(key)).await?;
+                self.graph(
+                    &token,
+                    "PATCH",
+                    &format!("{graph_url}/v1.0/applications/{object_id}"),
+                    Some(key),
+                )
+                .await?;
                 let service_principal_id = if with_service_principal {
                     let sp = self
-                        .graph(&token, "POST", &format!("{graph_url}/v1.0/servicePrincipals"), Some(json!({"appId": app_id.to_string()})))
+                        .graph(
+                            &token,
+                            "POST",
+                            &format!("{graph_url}/v1.0/servicePrincipals"),
+                            Some(json!({"appId": app_id.to_string()})),
+                        )
                         .await?;
                     Some(field(&sp, "id")?.parse()?)
                 } else {
                     None
                 };
-                Ok(Registered { app_id, object_id, service_principal_id })
+                Ok(Registered {
+                    app_id,
+                    object_id,
+                    service_principal_id,
+                })
             }
         }
     }
 
     /// Assigns the app role `role` of the service principal of `resource` to `principal`.
-    pub async fn grant_app_role(&self, principal: ObjectId, resource: &str, role: &str) -> anyhow::Result<()> {
+    pub async fn grant_app_role(
+        &self,
+        principal: ObjectId,
+        resource: &str,
+        role: &str,
+    ) -> anyhow::Result<()> {
         match &self.backend {
-            Backend::Mock(server) => server
-                .with_tenant(|t| t.assign_app_role(principal, resource.parse()?, role).map(|_| ()).ok_or_else(|| anyhow!("unknown resource {resource} or role {role}"))),
+            Backend::Mock(server) => server.with_tenant(|t| {
+                t.assign_app_role(principal, resource.parse()?, role)
+                    .map(|_| ())
+                    .ok_or_else(|| anyhow!("unknown resource {resource} or role {role}"))
+            }),
             Backend::Remote { graph_url, .. } => {
                 let token = self.admin_token().await?;
                 let sp = self
@@ -201,8 +244,13 @@ impl TenantTarget {
                     .and_then(|r| r["id"].as_str())
                     .ok_or_else(|| anyhow!("{resource} has no app role {role}"))?;
                 let body = json!({"principalId": principal.to_string(), "resourceId": field(&sp, "id")?, "appRoleId": role_id});
-                self.graph(&token, "POST", &format!("{graph_url}/v1.0/servicePrincipals/{principal}/appRoleAssignments"), Some(body))
-                    .await?;
+                self.graph(
+                    &token,
+                    "POST",
+                    &format!("{graph_url}/v1.0/servicePrincipals/{principal}/appRoleAssignments"),
+                    Some(body),
+                )
+                .await?;
                 Ok(())
             }
         }
@@ -210,7 +258,9 @@ impl TenantTarget {
 
     /// The last `n` requests the mock journaled, one line each, for failure reports.
     pub fn journal_tail(&self, n: usize) -> Vec<String> {
-        let Backend::Mock(server) = &self.backend else { return Vec::new() };
+        let Backend::Mock(server) = &self.backend else {
+            return Vec::new();
+        };
         let entries = server.with_tenant(|t| t.journal.entries());
         let skip = entries.len().saturating_sub(n);
         entries
@@ -222,12 +272,19 @@ impl TenantTarget {
 
     /// The tenant's state in fixture format (mock only).
     pub fn snapshot_json(&self) -> Option<String> {
-        let Backend::Mock(server) = &self.backend else { return None };
+        let Backend::Mock(server) = &self.backend else {
+            return None;
+        };
         serde_json::to_string_pretty(&server.with_tenant(|t| t.to_fixture())).ok()
     }
 
     async fn admin_token(&self) -> anyhow::Result<String> {
-        let Backend::Remote { admin_upn, admin_password, .. } = &self.backend else {
+        let Backend::Remote {
+            admin_upn,
+            admin_password,
+            ..
+        } = &self.backend
+        else {
             bail!("the mock is arranged in-process");
         };
         let resp = self
@@ -250,7 +307,13 @@ impl TenantTarget {
             .ok_or_else(|| anyhow!("administrator sign-in failed ({status}): {body}"))
     }
 
-    async fn graph(&self, token: &str, method: &str, url: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn graph(
+        &self,
+        token: &str,
+        method: &str,
+        url: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut req = self.http.request(method.parse()?, url).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
@@ -258,11 +321,20 @@ impl TenantTarget {
         let resp = req.send().await?;
         let status = resp.status();
         let text = resp.text().await?;
-        anyhow::ensure!(status.is_success(), "{method} {url} answered {status}: {text}");
-        Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+        anyhow::ensure!(
+            status.is_success(),
+            "{method} {url} answered {status}: {text}"
+        );
+        Ok(if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)?
+        })
     }
 }
 
 fn field<'v>(v: &'v Value, name: &str) -> anyhow::Result<&'v str> {
-    v[name].as_str().ok_or_else(|| anyhow!("Graph's answer lacks {name}: {v}"))
+    v[name]
+        .as_str()
+        .ok_or_else(|| anyhow!("Graph's answer lacks {name}: {v}"))
 }

@@ -552,26 +552,13 @@ async fn requests_token_with_secret(
     scope: String,
     secret: String,
 ) -> anyhow::Result<()> {
-    let base = w.tenant().base_url.clone();
-    let call = TokenCall {
-        v1: false,
-        tenant: w.tenant().tenant_id.clone(),
-        query: None,
-        content_type: FORM.into(),
-        form: vec![
-            ("grant_type".into(), "client_credentials".into()),
-            ("client_id".into(), w.app(&name).app_id.to_string()),
-            ("scope".into(), scope),
-            ("client_secret".into(), secret),
-        ],
-        header: json!({}),
-        claims: json!({}),
-        alg: Alg::Ps256,
-        other_signer: None,
-        raw: None,
-        after_signing: None,
-    };
-    send(w, &base, &call).await
+    let form = vec![
+        ("grant_type".into(), "client_credentials".into()),
+        ("client_id".into(), w.app(&name).app_id.to_string()),
+        ("scope".into(), scope),
+        ("client_secret".into(), secret),
+    ];
+    send_form(w, form).await
 }
 
 #[when(expr = "{string} signs in with the password {string} through {string} for {string}")]
@@ -607,7 +594,6 @@ async fn sign_in(
     scope: &str,
     secret: Option<&str>,
 ) -> anyhow::Result<()> {
-    let base = w.tenant().base_url.clone();
     let mut form = vec![
         ("grant_type".to_string(), "password".to_string()),
         ("client_id".to_string(), client.to_string()),
@@ -618,6 +604,12 @@ async fn sign_in(
     if let Some(s) = secret {
         form.push(("client_secret".into(), s.into()));
     }
+    send_form(w, form).await
+}
+
+/// POSTs `form` as it is to the tenant's v2 token endpoint (no assertion is built).
+async fn send_form(w: &mut EntraWorld, form: Vec<(String, String)>) -> anyhow::Result<()> {
+    let base = w.tenant().base_url.clone();
     let call = TokenCall {
         v1: false,
         tenant: w.tenant().tenant_id.clone(),
