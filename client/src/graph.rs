@@ -345,6 +345,50 @@ pub struct DirectoryRole {
     pub role_template_id: Option<String>,
 }
 
+/// A verified domain of the organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedDomain {
+    pub name: String,
+    #[serde(default)]
+    pub is_initial: bool,
+    #[serde(default)]
+    pub is_default: bool,
+}
+
+/// The tenant (`/organization`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub verified_domains: Vec<VerifiedDomain>,
+}
+
+impl Organization {
+    /// The initial `*.onmicrosoft.com` domain (or the first verified one).
+    pub fn initial_domain(&self) -> Option<&str> {
+        self.verified_domains
+            .iter()
+            .find(|d| d.is_initial)
+            .or_else(|| self.verified_domains.first())
+            .map(|d| d.name.as_str())
+    }
+}
+
+/// A directory role assignment (`/roleManagement/directory/roleAssignments`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnifiedRoleAssignment {
+    pub id: String,
+    pub principal_id: ObjectId,
+    pub role_definition_id: String,
+    #[serde(default)]
+    pub directory_scope_id: Option<String>,
+}
+
 /// Any directory object (role members).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectoryObject {
@@ -666,6 +710,58 @@ impl GraphClient {
             segment(member_id.as_str())
         );
         self.send_empty(Method::DELETE, &path, None).await
+    }
+
+    // ---- organization and role management
+
+    /// The signed-in tenant.
+    pub async fn get_organization(&self) -> Result<Organization, GraphError> {
+        let orgs: Vec<Organization> = self.list("organization", None).await?;
+        orgs.into_iter()
+            .next()
+            .ok_or_else(|| GraphError::Unexpected {
+                status: 200,
+                reason: "no organization in the answer".into(),
+                raw_body: String::new(),
+            })
+    }
+
+    /// Directory role assignments, e.g. filtered by `principalId eq '...'`.
+    pub async fn list_role_assignments(
+        &self,
+        filter: Option<&str>,
+    ) -> Result<Vec<UnifiedRoleAssignment>, GraphError> {
+        self.list("roleManagement/directory/roleAssignments", filter)
+            .await
+    }
+
+    /// Assigns the directory role `role_definition_id` (a template id) tenant-wide.
+    pub async fn create_role_assignment(
+        &self,
+        principal_id: &ObjectId,
+        role_definition_id: &str,
+    ) -> Result<UnifiedRoleAssignment, GraphError> {
+        let body = json!({
+            "principalId": principal_id,
+            "roleDefinitionId": role_definition_id,
+            "directoryScopeId": "/",
+        });
+        self.send_json(
+            Method::POST,
+            "roleManagement/directory/roleAssignments",
+            &[],
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn delete_role_assignment(&self, id: &str) -> Result<(), GraphError> {
+        self.send_empty(
+            Method::DELETE,
+            &format!("roleManagement/directory/roleAssignments/{}", segment(id)),
+            None,
+        )
+        .await
     }
 
     // ---- plumbing

@@ -14,16 +14,22 @@
 //! - [`token`]: token acquisition (client credentials with a certificate; username/password)
 //!   and the token cache.
 //! - [`graph`]: the Microsoft Graph calls the lifecycle needs.
+//! - [`config`]: the connector's configuration, persisted atomically.
+//! - [`events`]: the Application event log's part for the sync server.
+//! - [`lifecycle`]: onboarding, the scheduler, rotation, revocation, the legacy account.
 
 pub mod assertion;
 pub mod cert;
 pub mod clock;
 pub mod cloud;
+pub mod config;
+pub mod events;
 mod fsutil;
 pub mod graph;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod lifecycle;
 pub mod retry;
 pub mod store;
 pub mod testing;

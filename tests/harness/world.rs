@@ -33,12 +33,17 @@ pub struct EntraWorld {
     tenant: Option<TenantTarget>,
     pub apps: HashMap<String, ScenarioApp>,
     pub last: Option<Answer>,
+    /// The scenario's sync server (the real client), when a step set one up.
+    pub sync_server: Option<Box<super::steps::lifecycle::ScenarioServer>>,
 }
 
 impl fmt::Debug for EntraWorld {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EntraWorld")
-            .field("tenant", &self.tenant.as_ref().map(|t| (&t.base_url, &t.tenant_id)))
+            .field(
+                "tenant",
+                &self.tenant.as_ref().map(|t| (&t.base_url, &t.tenant_id)),
+            )
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
             .field("last", &self.last)
             .finish()
@@ -47,7 +52,12 @@ impl fmt::Debug for EntraWorld {
 
 impl EntraWorld {
     async fn new() -> Result<Self, anyhow::Error> {
-        Ok(EntraWorld { tenant: None, apps: HashMap::new(), last: None })
+        Ok(EntraWorld {
+            tenant: None,
+            apps: HashMap::new(),
+            last: None,
+            sync_server: None,
+        })
     }
 
     /// Starts this scenario's tenant (the default fixture, or the remote target).
@@ -58,8 +68,11 @@ impl EntraWorld {
 
     /// Starts this scenario's mock tenant from a fixture file in `fixtures/`.
     pub async fn start_tenant_from_fixture(&mut self, name: &str) -> anyhow::Result<()> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(format!("{name}.json"));
-        let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("fixture {}: {e}", path.display()))?;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("fixture {}: {e}", path.display()))?;
         let fixture = mock_graph::TenantFixture::from_json(&text)?;
         self.tenant = Some(TenantTarget::mock(fixture).await?);
         Ok(())
@@ -67,7 +80,9 @@ impl EntraWorld {
 
     /// This scenario's tenant.
     pub fn tenant(&self) -> &TenantTarget {
-        self.tenant.as_ref().expect("a step before this one must start the tenant (\"Given a tenant\")")
+        self.tenant
+            .as_ref()
+            .expect("a step before this one must start the tenant (\"Given a tenant\")")
     }
 
     /// The in-process mock, for steps that use its control plane; panics (failing the step)
@@ -84,16 +99,31 @@ impl EntraWorld {
     }
 
     pub fn app(&self, name: &str) -> &ScenarioApp {
-        self.apps.get(name).unwrap_or_else(|| panic!("no application named {name:?} in this scenario"))
+        self.apps
+            .get(name)
+            .unwrap_or_else(|| panic!("no application named {name:?} in this scenario"))
     }
 
     pub fn last(&self) -> &Answer {
-        self.last.as_ref().expect("a When step must have sent a request")
+        self.last
+            .as_ref()
+            .expect("a When step must have sent a request")
     }
 
     /// POSTs a form and keeps the answer.
-    pub async fn post_form(&mut self, url: &str, content_type: &str, body: String) -> anyhow::Result<()> {
-        let resp = self.http().post(url).header("content-type", content_type).body(body).send().await?;
+    pub async fn post_form(
+        &mut self,
+        url: &str,
+        content_type: &str,
+        body: String,
+    ) -> anyhow::Result<()> {
+        let resp = self
+            .http()
+            .post(url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await?;
         let status = resp.status().as_u16();
         let text = resp.text().await?;
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -143,11 +173,19 @@ impl EntraWorld {
 
 /// Saves a snapshot under `target/harness-snapshots/`, named after the scenario.
 pub fn save_snapshot(scenario: &str, snapshot: &str) -> std::io::Result<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("harness-snapshots");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("harness-snapshots");
     std::fs::create_dir_all(&dir)?;
     let name: String = scenario
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect::<String>()
         .split('-')
         .filter(|s| !s.is_empty())

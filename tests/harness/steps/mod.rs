@@ -1,3 +1,4 @@
 //! The step library, one module per domain. `features/README.md` lists every step.
 
+pub mod lifecycle;
 pub mod token;

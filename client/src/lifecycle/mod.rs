@@ -1,0 +1,32 @@
+//! The Connect Sync authentication lifecycle, done by the client against the tenant: one
+//! [`SyncServer`] (configuration, stores, event log, scheduler) and one module per job.
+//!
+//! - [`server`]: the server's shared pieces (state, clock, HTTP, admin and app sessions).
+//! - [`legacy`]: installation and the legacy `Sync_*` service account (add, remove, rollback).
+//! - [`registration`]: the application in Entra: registration, permissions, BYOA checks.
+//! - [`onboarding`]: managed, BYOC, BYOA and automatic onboarding; the switch to it.
+//! - [`byoc`]: an administrator's certificate in LOCAL_MACHINE (`adsync new-certificate`).
+//! - [`certcheck`]: events 1011/1012/1014.
+//! - [`rotation`]: journaled rotation, and removal of old credentials.
+//! - [`sync_cycle`]: token and export; events 906 and 6900.
+//! - [`scheduler`]: settings and one scheduler run.
+//! - [`hygiene`]: credentials on the application that the client did not create.
+//! - [`view`]: `Get-ADSyncEntraConnectorCredential` and the current configuration.
+//! - [`services`]: the first-party service models' client.
+
+pub mod byoc;
+pub mod certcheck;
+pub mod error;
+pub mod hygiene;
+pub mod legacy;
+pub mod onboarding;
+pub mod registration;
+pub mod rotation;
+pub mod scheduler;
+pub mod server;
+pub mod services;
+pub mod sync_cycle;
+pub mod view;
+
+pub use error::LifecycleError;
+pub use server::{AdminCredentials, ServerOptions, SyncServer};

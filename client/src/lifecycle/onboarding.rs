@@ -1,0 +1,383 @@
+//! Onboarding to application authentication, each path as the documents describe it:
+//!
+//! - managed (default): a new key (TPM when there is one, software otherwise) and a
+//!   self-signed certificate in the sync account's CURRENT_USER store; the application
+//!   registered in Entra with the administrator's sign-in; then the connector switches to it.
+//! - BYOC: the administrator's certificate, found in LOCAL_MACHINE by SHA-256 hash and
+//!   validated (RSA 2048, SHA-256, private key present, non-exportable, usable by the sync
+//!   account).
+//! - BYOA: the administrator's application and certificate; its permissions are checked and
+//!   every missing one named.
+//! - automatic (2.5.76.0+): a server still on its service account registers a managed
+//!   application through the synchronization service, within six hours.
+//!
+//! Registering (`Add-EntraApplicationRegistration`) and linking
+//! (`Add-ADSyncApplicationRegistration`) are separate steps, as in the cmdlets; the link only
+//! switches once a token was obtained with the new credential.
+
+use serde_json::json;
+use time::Duration;
+
+use crate::cert::{Certificate, CertificateRequest, self_signed, validate_byoc};
+use crate::cloud::{SYNC_SERVICE_APP_ID, default_scope};
+use crate::config::{
+    ApplicationIdentity, ConnectorConfig, IdentityType, ManagedBy, ProductVersion, StoreKind,
+};
+use crate::events::{Level, SOURCE_ADSYNC, ids};
+use crate::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
+
+use super::error::LifecycleError;
+use super::registration::{check_byoa, register_application};
+use super::server::{AdminCredentials, CONNECT_CLIENT_ID, SyncServer};
+
+/// Validity of the certificates Connect Sync makes for itself (the documents do not say; a
+/// year keeps rotation, due at 150 days left, well inside it).
+pub const MANAGED_CERT_VALIDITY: Duration = Duration::days(365);
+/// Backdating of new certificates, so a clock slightly behind the tenant's still accepts them.
+pub const CERT_BACKDATE: Duration = Duration::minutes(10);
+/// The window within which an eligible server onboards itself.
+pub const AUTOMATIC_ONBOARDING_WINDOW: Duration = Duration::hours(6);
+
+/// What automatic onboarding did in one scheduler run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutomaticOnboarding {
+    /// Not applicable: already on an application, or a version without it.
+    NotApplicable,
+    /// Eligible, waiting for its moment in the six-hour window.
+    Scheduled { not_before: time::OffsetDateTime },
+    /// Switched to a managed application.
+    Onboarded { app_id: ClientId },
+}
+
+impl SyncServer {
+    /// A new managed key and certificate in the sync account's CURRENT_USER store.
+    pub(crate) fn create_managed_certificate(&self) -> Result<Certificate, LifecycleError> {
+        let provider = self.providers().preferred();
+        let signer = provider.create_key()?;
+        let request =
+            CertificateRequest::managed(self.now() - CERT_BACKDATE, MANAGED_CERT_VALIDITY);
+        let cert = self_signed(signer.as_ref(), &request)?;
+        self.store(StoreKind::CurrentUser)
+            .add(&cert, signer.key_ref(), false, Vec::new())?;
+        Ok(cert)
+    }
+
+    /// A BYOC certificate from LOCAL_MACHINE, validated and usable by the sync account.
+    /// Returns it and whether its key is in a TPM.
+    pub fn byoc_certificate(
+        &self,
+        hash: &Sha256Hash,
+    ) -> Result<(Certificate, bool), LifecycleError> {
+        let store = self.store(StoreKind::LocalMachine);
+        let entry = store.get(hash)?.ok_or_else(|| {
+            LifecycleError::Precondition(format!(
+                "no certificate with SHA-256 hash {hash} in the LOCAL_MACHINE store"
+            ))
+        })?;
+        let (_, signer) = store.open_signer(hash, &Self::sync_account(), self.providers())?;
+        let check = validate_byoc(
+            &entry.certificate,
+            Some(signer.as_ref()),
+            entry.key_exportable,
+        )
+        .map_err(|reason| LifecycleError::Byoc {
+            hash: hash.clone(),
+            reason,
+        })?;
+        Ok((entry.certificate, check.hardware_backed))
+    }
+
+    /// `Add-EntraApplicationRegistration [-CertificateSHA256Hash]`: registers the sync
+    /// application in Entra with the administrator's sign-in (managed certificate when no
+    /// hash is given, else the BYOC certificate). The connector does not switch yet.
+    pub async fn add_entra_application_registration(
+        &self,
+        admin: &AdminCredentials,
+        certificate: Option<&Sha256Hash>,
+    ) -> Result<ApplicationIdentity, LifecycleError> {
+        let mut config = self.config()?;
+        check_can_onboard(&config)?;
+        let (cert, store, cert_managed_by) = match certificate {
+            Some(hash) => {
+                let (cert, _) = self.byoc_certificate(hash)?;
+                (cert, StoreKind::LocalMachine, ManagedBy::Customer)
+            }
+            None => (
+                self.reusable_pending_managed_certificate(&config)?
+                    .map_or_else(|| self.create_managed_certificate(), Ok)?,
+                StoreKind::CurrentUser,
+                ManagedBy::ConnectSync,
+            ),
+        };
+        let session = self.admin_session(admin).await?;
+        config.tenant_id = Some(session.tenant_id.clone());
+        if config.tenant_domain.is_none() {
+            config.tenant_domain = Some(session.initial_domain());
+        }
+        let display_name = config.application_display_name();
+        let registered = register_application(
+            &session.graph,
+            &display_name,
+            &cert,
+            config.password_writeback_enabled,
+        )
+        .await?;
+        let identity = ApplicationIdentity {
+            application_app_id: registered.application.app_id.clone(),
+            application_object_id: Some(registered.application.id.clone()),
+            service_principal_id: Some(registered.service_principal.id.clone()),
+            display_name: Some(display_name),
+            application_managed_by: ManagedBy::ConnectSync,
+            certificate_managed_by: cert_managed_by,
+            certificate_sha256_hash: cert.sha256_hash(),
+            certificate_store: store,
+            certificate_id: registered.certificate_id,
+        };
+        config.pending_registration = Some(identity.clone());
+        self.save_config(&config)?;
+        Ok(identity)
+    }
+
+    /// `Add-ADSyncApplicationRegistration [-CertificateSHA256Hash [-ApplicationAppId]]`:
+    /// links an application to the sync engine and switches the connector to it. Managed and
+    /// BYOC link what `add_entra_application_registration` registered; BYOA checks the
+    /// administrator's application (permissions, certificate) with their sign-in.
+    pub async fn add_adsync_application_registration(
+        &self,
+        admin: Option<&AdminCredentials>,
+        certificate: Option<&Sha256Hash>,
+        application: Option<&ClientId>,
+    ) -> Result<ApplicationIdentity, LifecycleError> {
+        let mut config = self.config()?;
+        check_can_onboard(&config)?;
+        let identity = match (certificate, application) {
+            (Some(hash), Some(app_id)) => {
+                let admin = admin.ok_or_else(|| {
+                    LifecycleError::Precondition(
+                        "linking your own application needs an administrator's sign-in (--admin-upn) to check its permissions".into(),
+                    )
+                })?;
+                let (cert, _) = self.byoc_certificate(hash)?;
+                let session = self.admin_session(admin).await?;
+                config.tenant_id = Some(session.tenant_id.clone());
+                let check = check_byoa(
+                    &session.graph,
+                    app_id,
+                    &cert,
+                    config.password_writeback_enabled,
+                )
+                .await?;
+                ApplicationIdentity {
+                    application_app_id: app_id.clone(),
+                    application_object_id: Some(check.application.id.clone()),
+                    service_principal_id: Some(check.service_principal.id.clone()),
+                    display_name: check.application.display_name.clone(),
+                    application_managed_by: ManagedBy::Customer,
+                    certificate_managed_by: ManagedBy::Customer,
+                    certificate_sha256_hash: hash.clone(),
+                    certificate_store: StoreKind::LocalMachine,
+                    certificate_id: check.certificate_id,
+                }
+            }
+            (None, Some(_)) => {
+                return Err(LifecycleError::Precondition(
+                    "--application-app-id needs --certificate-sha256-hash (bring your own application brings its certificate too)".into(),
+                ));
+            }
+            (hash, None) => {
+                let pending = config.pending_registration.clone().ok_or_else(|| {
+                    LifecycleError::Precondition(
+                        "no application is registered for this server yet; run add-entra-application-registration first".into(),
+                    )
+                })?;
+                if let Some(hash) = hash
+                    && &pending.certificate_sha256_hash != hash
+                {
+                    return Err(LifecycleError::Precondition(format!(
+                        "the registered application uses certificate {}, not {hash}",
+                        pending.certificate_sha256_hash
+                    )));
+                }
+                if hash.is_none() && pending.certificate_managed_by == ManagedBy::Customer {
+                    return Err(LifecycleError::Precondition(format!(
+                        "the registered application uses your certificate; pass --certificate-sha256-hash {}",
+                        pending.certificate_sha256_hash
+                    )));
+                }
+                pending
+            }
+        };
+        self.switch_to_application(&mut config, identity.clone())
+            .await?;
+        Ok(identity)
+    }
+
+    /// The wizard's "Configure application-based authentication": register and link in one.
+    pub async fn onboard(
+        &self,
+        admin: &AdminCredentials,
+        certificate: Option<&Sha256Hash>,
+        application: Option<&ClientId>,
+    ) -> Result<ApplicationIdentity, LifecycleError> {
+        if application.is_none() {
+            self.add_entra_application_registration(admin, certificate)
+                .await?;
+        }
+        self.add_adsync_application_registration(Some(admin), certificate, application)
+            .await
+    }
+
+    /// Proves the credential works (a token for the sync service), then switches.
+    async fn switch_to_application(
+        &self,
+        config: &mut ConnectorConfig,
+        identity: ApplicationIdentity,
+    ) -> Result<(), LifecycleError> {
+        let tenant = Self::tenant(config)?;
+        let credential = self.credential(&identity)?;
+        self.token_client(&tenant)
+            .request_app_token(&credential, SYNC_SERVICE_APP_ID)
+            .await?;
+        let before = config.connector_identity_type;
+        config.application = Some(identity.clone());
+        config.pending_registration = None;
+        config.connector_identity_type = IdentityType::Application;
+        self.save_config(config)?;
+        self.event(
+            ids::IDENTITY_CHANGED,
+            Level::Information,
+            SOURCE_ADSYNC,
+            format!(
+                "The connector identity changed from {before} to Application: application {} ({}), certificate {} managed by {}.",
+                identity.application_app_id,
+                identity.option(),
+                identity.certificate_sha256_hash,
+                identity.certificate_managed_by
+            ),
+        )?;
+        Ok(())
+    }
+
+    fn reusable_pending_managed_certificate(
+        &self,
+        config: &ConnectorConfig,
+    ) -> Result<Option<Certificate>, LifecycleError> {
+        let Some(pending) = &config.pending_registration else {
+            return Ok(None);
+        };
+        if pending.certificate_managed_by != ManagedBy::ConnectSync {
+            return Ok(None);
+        }
+        Ok(self
+            .store(StoreKind::CurrentUser)
+            .get(&pending.certificate_sha256_hash)?
+            .map(|e| e.certificate))
+    }
+
+    /// One scheduler run's part of automatic onboarding.
+    pub(crate) async fn automatic_onboarding(&self) -> Result<AutomaticOnboarding, LifecycleError> {
+        let mut config = self.config()?;
+        if config.connector_identity_type != IdentityType::ServiceAccount
+            || config.product_version < ProductVersion::AUTOMATIC_ONBOARDING
+        {
+            return Ok(AutomaticOnboarding::NotApplicable);
+        }
+        let now = self.now();
+        let not_before = match config.automatic_onboarding_not_before {
+            Some(t) => t,
+            None => {
+                let t = now + window_offset(&config.sync_machine_identifier);
+                config.automatic_onboarding_not_before = Some(t);
+                self.save_config(&config)?;
+                t
+            }
+        };
+        if now < not_before {
+            return Ok(AutomaticOnboarding::Scheduled { not_before });
+        }
+        let identity = self.register_through_sync_service(&mut config).await?;
+        let app_id = identity.application_app_id.clone();
+        self.switch_to_application(&mut config, identity).await?;
+        Ok(AutomaticOnboarding::Onboarded { app_id })
+    }
+
+    /// The sync account asks the synchronization service to register its application.
+    async fn register_through_sync_service(
+        &self,
+        config: &mut ConnectorConfig,
+    ) -> Result<ApplicationIdentity, LifecycleError> {
+        let tenant = Self::tenant(config)?;
+        let secret = self.service_account_secret()?;
+        let token = self
+            .token_client(&tenant)
+            .password_token(
+                &ClientId::from(CONNECT_CLIENT_ID),
+                &secret.user_principal_name,
+                &secret.password,
+                &default_scope(SYNC_SERVICE_APP_ID),
+            )
+            .await?;
+        let cert = match self.reusable_pending_managed_certificate(config)? {
+            Some(cert) => cert,
+            None => self.create_managed_certificate()?,
+        };
+        let display_name = config.application_display_name();
+        let key = crate::graph::KeyCredential::for_certificate(&cert)?;
+        let answer = self
+            .services()
+            .register_application(
+                &token,
+                &json!({
+                    "displayName": display_name,
+                    "keyCredential": {"type": key.kind, "usage": key.usage, "key": key.key},
+                }),
+            )
+            .await?;
+        let text = |name: &str| answer.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let app_id = text("appId").ok_or_else(|| LifecycleError::Unexpected {
+            what: "the synchronization service".into(),
+            reason: format!("registerApplication answered without appId: {answer}"),
+        })?;
+        let identity = ApplicationIdentity {
+            application_app_id: ClientId::from(app_id),
+            application_object_id: text("applicationId").map(ObjectId::from),
+            service_principal_id: text("servicePrincipalId").map(ObjectId::from),
+            display_name: Some(display_name),
+            application_managed_by: ManagedBy::ConnectSync,
+            certificate_managed_by: ManagedBy::ConnectSync,
+            certificate_sha256_hash: cert.sha256_hash(),
+            certificate_store: StoreKind::CurrentUser,
+            certificate_id: text("keyId").map(KeyCredentialId::from),
+        };
+        // Remembered before switching, so a crash here reuses this registration next run.
+        config.pending_registration = Some(identity.clone());
+        self.save_config(config)?;
+        Ok(identity)
+    }
+}
+
+/// Manual onboarding needs 2.5.3.0 or later and a connector still on its service account.
+fn check_can_onboard(config: &ConnectorConfig) -> Result<(), LifecycleError> {
+    if config.product_version < ProductVersion::MANUAL_ONBOARDING {
+        return Err(LifecycleError::Precondition(format!(
+            "version {} cannot use application authentication; upgrade to {} or later",
+            config.product_version,
+            ProductVersion::MANUAL_ONBOARDING
+        )));
+    }
+    if config.connector_identity_type != IdentityType::ServiceAccount {
+        return Err(LifecycleError::Precondition(
+            "ConnectorIdentityType is already Application; onboarding needs ServiceAccount (rotate the credential instead)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Where in the six-hour window this server onboards: fixed per machine, so every run agrees.
+fn window_offset(machine_id: &str) -> Duration {
+    let digest = crate::keys::Sha256Digest::of(machine_id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.0[..8]);
+    let seconds = u64::from_be_bytes(first) % AUTOMATIC_ONBOARDING_WINDOW.whole_seconds() as u64;
+    Duration::seconds(seconds as i64)
+}

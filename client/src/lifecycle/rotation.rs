@@ -1,0 +1,574 @@
+//! Credential rotation as a journaled sequence of steps, so a crash at any step leaves a state
+//! the next run finishes:
+//!
+//! 1. `Created`: the new certificate exists (managed: new key and certificate in CURRENT_USER;
+//!    BYOC/BYOA: the administrator's, in LOCAL_MACHINE). The journal names old and new.
+//! 2. `KeyAdded`: the new certificate is on the application — through `addKey` with a proof
+//!    signed by the current key (the application rolls its own keys), or, when that cannot
+//!    work (the current certificate expired or was revoked), through an administrator's PATCH
+//!    of keyCredentials that also drops the old one.
+//! 3. `Switched`: a token was obtained with the new certificate and the configuration names it.
+//!    Until that token works (replication lag), the connector keeps the old certificate and
+//!    the next run retries.
+//! 4. The old credential is removed with `removeKey` (proof signed by the new key); when that
+//!    fails the rotation still succeeds, and error 1015 names the old `CertificateId` for
+//!    `Remove-EntraApplicationKey`. A managed old certificate leaves the store; the journal
+//!    goes.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::cert::Certificate;
+use crate::cloud::SYNC_SERVICE_APP_ID;
+use crate::config::{ApplicationIdentity, JsonFile, ManagedBy, StaleCredential, StoreKind};
+use crate::events::{Level, SOURCE_ADSYNC, ids};
+use crate::graph::{GraphError, ObjectRef};
+use crate::ids::{KeyCredentialId, ObjectId, Sha256Hash};
+use crate::keys::KeyRef;
+
+use super::error::LifecycleError;
+use super::registration::{credential_is, replace_certificate};
+use super::server::{AdminCredentials, SyncServer};
+
+/// One side of a rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct JournalCertificate {
+    pub certificate_sha256_hash: Sha256Hash,
+    pub store: StoreKind,
+    /// Whether Connect Sync made it (and so deletes it when it is retired).
+    pub managed: bool,
+    #[serde(default)]
+    pub certificate_id: Option<KeyCredentialId>,
+}
+
+/// How far a rotation got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "Step")]
+pub enum RotationStep {
+    Created,
+    KeyAdded {
+        #[serde(rename = "CertificateId")]
+        key_id: Option<KeyCredentialId>,
+        /// The administrator's PATCH already dropped the old credential.
+        #[serde(rename = "OldRemoved")]
+        old_removed: bool,
+    },
+    Switched {
+        #[serde(rename = "OldRemoved")]
+        old_removed: bool,
+    },
+}
+
+/// The rotation journal (`rotation.json`), rewritten atomically at each step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotationJournal {
+    #[serde(with = "time::serde::rfc3339")]
+    pub started: OffsetDateTime,
+    pub old: JournalCertificate,
+    pub new: JournalCertificate,
+    pub step: RotationStep,
+}
+
+/// How a rotation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotationOutcome {
+    pub old_certificate_sha256_hash: Sha256Hash,
+    pub new_certificate_sha256_hash: Sha256Hash,
+    pub new_certificate_id: Option<KeyCredentialId>,
+    /// `false` when the old credential is still on the application (event 1015 says which).
+    pub old_credential_removed: bool,
+    /// `false` while the new key is not yet accepted (the next run resumes).
+    pub completed: bool,
+}
+
+fn journal_file(server: &SyncServer) -> JsonFile {
+    JsonFile::new(server.state_dir().join("rotation.json"), 0o600)
+}
+
+impl SyncServer {
+    /// The unfinished rotation, if any.
+    pub fn rotation_journal(&self) -> Result<Option<RotationJournal>, LifecycleError> {
+        Ok(journal_file(self).load()?)
+    }
+
+    /// `Invoke-ADSyncApplicationCredentialRotation [-CertificateSHA256Hash]`: rotates now,
+    /// whether or not rotation is due, also when the current certificate has expired (then
+    /// only with an administrator's sign-in). An unfinished rotation is finished first.
+    pub async fn rotate_credential(
+        &self,
+        new_certificate: Option<&Sha256Hash>,
+        admin: Option<&AdminCredentials>,
+    ) -> Result<RotationOutcome, LifecycleError> {
+        if let Some(journal) = self.rotation_journal()? {
+            let outcome = self.advance_rotation(journal, admin, true).await?;
+            if new_certificate.is_none_or(|h| h == &outcome.new_certificate_sha256_hash) {
+                return Ok(outcome);
+            }
+            if !outcome.completed {
+                return Err(LifecycleError::Precondition(
+                    "an earlier rotation is still waiting for its new key to take effect; run again later".into(),
+                ));
+            }
+        }
+        let config = self.config()?;
+        let app = active(&config)?;
+        let new = match new_certificate {
+            Some(hash) => {
+                if hash == &app.certificate_sha256_hash {
+                    return Err(LifecycleError::Precondition(format!(
+                        "{hash} is already the connector's certificate; rotation needs a new one"
+                    )));
+                }
+                self.byoc_certificate(hash)?;
+                JournalCertificate {
+                    certificate_sha256_hash: hash.clone(),
+                    store: StoreKind::LocalMachine,
+                    managed: false,
+                    certificate_id: None,
+                }
+            }
+            None => {
+                if app.certificate_managed_by == ManagedBy::Customer {
+                    return Err(LifecycleError::Precondition(
+                        "the certificate is yours (BYOC/BYOA): create a new one and pass --certificate-sha256-hash".into(),
+                    ));
+                }
+                let cert = self.create_managed_certificate()?;
+                JournalCertificate {
+                    certificate_sha256_hash: cert.sha256_hash(),
+                    store: StoreKind::CurrentUser,
+                    managed: true,
+                    certificate_id: None,
+                }
+            }
+        };
+        let journal = RotationJournal {
+            started: self.now(),
+            old: JournalCertificate {
+                certificate_sha256_hash: app.certificate_sha256_hash.clone(),
+                store: app.certificate_store,
+                managed: app.certificate_managed_by == ManagedBy::ConnectSync,
+                certificate_id: app.certificate_id.clone(),
+            },
+            new,
+            step: RotationStep::Created,
+        };
+        journal_file(self).save(&journal)?;
+        self.advance_rotation(journal, admin, false).await
+    }
+
+    /// Runs the remaining steps of `journal`. `resumed`: the journal comes from an earlier
+    /// run, whose last step may have happened without being written down.
+    pub(crate) async fn advance_rotation(
+        &self,
+        mut journal: RotationJournal,
+        admin: Option<&AdminCredentials>,
+        resumed: bool,
+    ) -> Result<RotationOutcome, LifecycleError> {
+        let file = journal_file(self);
+        loop {
+            match journal.step.clone() {
+                RotationStep::Created => {
+                    journal.step = self.add_new_key(&journal, admin, resumed).await?;
+                    file.save(&journal)?;
+                }
+                RotationStep::KeyAdded {
+                    key_id,
+                    old_removed,
+                } => {
+                    if !self.new_key_works(&journal).await? {
+                        return Ok(outcome(&journal, false, false));
+                    }
+                    self.switch_certificate(&journal, key_id.clone())?;
+                    journal.new.certificate_id = key_id;
+                    journal.step = RotationStep::Switched { old_removed };
+                    file.save(&journal)?;
+                }
+                RotationStep::Switched { old_removed } => {
+                    let removed = old_removed || self.remove_old_key(&journal).await?;
+                    self.retire_old_certificate(&journal)?;
+                    file.remove()?;
+                    self.event(
+                        ids::ROTATION_COMPLETED,
+                        Level::Information,
+                        SOURCE_ADSYNC,
+                        format!(
+                            "The application credential was rotated: certificate {} replaces {}.",
+                            journal.new.certificate_sha256_hash,
+                            journal.old.certificate_sha256_hash
+                        ),
+                    )?;
+                    return Ok(outcome(&journal, removed, true));
+                }
+            }
+        }
+    }
+
+    /// Step 1 → 2: puts the new certificate on the application.
+    async fn add_new_key(
+        &self,
+        journal: &RotationJournal,
+        admin: Option<&AdminCredentials>,
+        resumed: bool,
+    ) -> Result<RotationStep, LifecycleError> {
+        let config = self.config()?;
+        let app = active(&config)?;
+        let new_cert = self.journal_certificate(&journal.new)?;
+        if let Some(admin) = admin {
+            let old_cert = self.journal_certificate(&journal.old).ok();
+            let session = self.admin_session(admin).await?;
+            let target = object_ref(app);
+            let current = session.graph.get_application(&target).await?;
+            let old_ids: Vec<KeyCredentialId> = current
+                .key_credentials
+                .iter()
+                .filter(|k| {
+                    k.key_id.is_some()
+                        && (k.key_id == journal.old.certificate_id
+                            || old_cert.as_ref().is_some_and(|c| credential_is(k, c)))
+                })
+                .filter_map(|k| k.key_id.clone())
+                .collect();
+            let key_id = replace_certificate(&session.graph, &target, &old_ids, &new_cert).await?;
+            return Ok(RotationStep::KeyAdded {
+                key_id,
+                old_removed: true,
+            });
+        }
+        if resumed && self.token_with(&journal.new).await.is_ok() {
+            // The crash came after addKey succeeded: the key is there, its id is lost.
+            return Ok(RotationStep::KeyAdded {
+                key_id: None,
+                old_removed: false,
+            });
+        }
+        let object_id = app_object_id(app)?;
+        let tenant = Self::tenant(&config)?;
+        let current = self.credential(app)?;
+        let graph = self.graph_as_app(&tenant, current.clone());
+        let added = graph
+            .add_key_with_proof(
+                &object_id,
+                &new_cert,
+                &current.certificate,
+                current.signer.as_ref(),
+                self.clock().as_ref(),
+            )
+            .await
+            .map_err(|e| cannot_add_key(e.into()))?;
+        Ok(RotationStep::KeyAdded {
+            key_id: added.key_id,
+            old_removed: false,
+        })
+    }
+
+    async fn token_with(&self, which: &JournalCertificate) -> Result<(), LifecycleError> {
+        let config = self.config()?;
+        let app = active(&config)?;
+        let identity = with_certificate(app, which, None);
+        let credential = self.credential(&identity)?;
+        self.token_client(&Self::tenant(&config)?)
+            .request_app_token(&credential, SYNC_SERVICE_APP_ID)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the new certificate already gets tokens (replication can lag behind addKey).
+    async fn new_key_works(&self, journal: &RotationJournal) -> Result<bool, LifecycleError> {
+        match self.token_with(&journal.new).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.aadsts_code().is_some() => {
+                self.event(
+                    ids::ROTATION_FAILED,
+                    Level::Warning,
+                    SOURCE_ADSYNC,
+                    format!(
+                        "The new certificate {} is on the application but not accepted yet ({e}); the connector keeps its current certificate and the next run finishes the rotation.",
+                        journal.new.certificate_sha256_hash
+                    ),
+                )?;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn switch_certificate(
+        &self,
+        journal: &RotationJournal,
+        key_id: Option<KeyCredentialId>,
+    ) -> Result<(), LifecycleError> {
+        let mut config = self.config()?;
+        let app = active(&config)?;
+        let switched = with_certificate(app, &journal.new, key_id);
+        config.application = Some(switched);
+        self.save_config(&config)
+    }
+
+    /// Removes the old credential with removeKey; on failure reports it (event 1015) and
+    /// remembers it for `Remove-EntraApplicationKey`. Returns whether it is gone.
+    async fn remove_old_key(&self, journal: &RotationJournal) -> Result<bool, LifecycleError> {
+        let config = self.config()?;
+        let app = active(&config)?;
+        let Some(old_id) = journal.old.certificate_id.clone() else {
+            self.report_stale(
+                journal,
+                None,
+                "its CertificateId is unknown to this server; find it in the Microsoft Entra admin center",
+            )?;
+            return Ok(false);
+        };
+        let result = self.remove_key_as_app(app, &old_id).await;
+        match result {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.report_stale(journal, Some(old_id), &e.to_string())?;
+                Ok(false)
+            }
+        }
+    }
+
+    fn report_stale(
+        &self,
+        journal: &RotationJournal,
+        certificate_id: Option<KeyCredentialId>,
+        reason: &str,
+    ) -> Result<(), LifecycleError> {
+        let mut config = self.config()?;
+        let app_id = active(&config)?.application_app_id.clone();
+        let id_text = certificate_id
+            .as_ref()
+            .map_or_else(|| "<unknown>".to_owned(), |id| id.to_string());
+        self.event(
+            ids::OLD_CREDENTIAL_NOT_REMOVED,
+            Level::Error,
+            SOURCE_ADSYNC,
+            format!(
+                "The certificate was rotated, but the old certificate credential (CertificateId {id_text}, certificate {}) could not be removed from application {app_id}: {reason}. Remove it with: Remove-EntraApplicationKey -CertificateId {id_text}",
+                journal.old.certificate_sha256_hash
+            ),
+        )?;
+        if let Some(id) = certificate_id
+            && !config
+                .stale_credentials
+                .iter()
+                .any(|s| s.certificate_id == id)
+        {
+            config.stale_credentials.push(StaleCredential {
+                certificate_id: id,
+                certificate_sha256_hash: Some(journal.old.certificate_sha256_hash.clone()),
+                since: self.now(),
+                reason: reason.to_owned(),
+            });
+            self.save_config(&config)?;
+        }
+        Ok(())
+    }
+
+    async fn remove_key_as_app(
+        &self,
+        app: &ApplicationIdentity,
+        key_id: &KeyCredentialId,
+    ) -> Result<(), LifecycleError> {
+        let config = self.config()?;
+        let object_id = app_object_id(app)?;
+        let credential = self.credential(app)?;
+        let graph = self.graph_as_app(&Self::tenant(&config)?, credential.clone());
+        graph
+            .remove_key_with_proof(
+                &object_id,
+                key_id,
+                &credential.certificate,
+                credential.signer.as_ref(),
+                self.clock().as_ref(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A retired managed certificate leaves the store and its key is deleted; the
+    /// administrator's certificates stay where they are (they remove them themselves).
+    fn retire_old_certificate(&self, journal: &RotationJournal) -> Result<(), LifecycleError> {
+        if !journal.old.managed {
+            return Ok(());
+        }
+        let removed = self
+            .store(journal.old.store)
+            .remove(&journal.old.certificate_sha256_hash)?;
+        if let Some(entry) = removed
+            && let KeyRef::Software { id } = &entry.key
+        {
+            self.providers().software().delete(id)?;
+        }
+        Ok(())
+    }
+
+    fn journal_certificate(
+        &self,
+        which: &JournalCertificate,
+    ) -> Result<Certificate, LifecycleError> {
+        self.store(which.store)
+            .get(&which.certificate_sha256_hash)?
+            .map(|e| e.certificate)
+            .ok_or_else(|| {
+                LifecycleError::Precondition(format!(
+                    "certificate {} is no longer in its store",
+                    which.certificate_sha256_hash
+                ))
+            })
+    }
+
+    /// `Remove-EntraApplicationKey -CertificateId <id>`: removes an old credential from the
+    /// application — with removeKey and a proof signed by the current key, or with an
+    /// administrator's sign-in when given.
+    pub async fn remove_application_key(
+        &self,
+        certificate_id: &KeyCredentialId,
+        admin: Option<&AdminCredentials>,
+    ) -> Result<(), LifecycleError> {
+        let mut config = self.config()?;
+        let app = active(&config)?.clone();
+        if app.certificate_id.as_ref() == Some(certificate_id) {
+            return Err(LifecycleError::Precondition(format!(
+                "{certificate_id} is the credential the connector uses now; it cannot be removed"
+            )));
+        }
+        match admin {
+            Some(admin) => {
+                let session = self.admin_session(admin).await?;
+                let target = object_ref(&app);
+                let current = session.graph.get_application(&target).await?;
+                if !current
+                    .key_credentials
+                    .iter()
+                    .any(|k| k.key_id.as_ref() == Some(certificate_id))
+                {
+                    return Err(LifecycleError::Precondition(format!(
+                        "application {} has no credential {certificate_id}",
+                        app.application_app_id
+                    )));
+                }
+                let keep: Vec<_> = current
+                    .key_credentials
+                    .into_iter()
+                    .filter(|k| k.key_id.as_ref() != Some(certificate_id))
+                    .collect();
+                session.graph.set_key_credentials(&target, &keep).await?;
+            }
+            None => self.remove_key_as_app(&app, certificate_id).await?,
+        }
+        config
+            .stale_credentials
+            .retain(|s| &s.certificate_id != certificate_id);
+        self.save_config(&config)?;
+        self.event(
+            ids::CREDENTIAL_REMOVED,
+            Level::Information,
+            SOURCE_ADSYNC,
+            format!(
+                "The certificate credential {certificate_id} was removed from application {}.",
+                app.application_app_id
+            ),
+        )?;
+        Ok(())
+    }
+}
+
+fn outcome(journal: &RotationJournal, removed: bool, completed: bool) -> RotationOutcome {
+    let new_id = match &journal.step {
+        RotationStep::KeyAdded { key_id, .. } => key_id.clone(),
+        _ => None,
+    };
+    RotationOutcome {
+        old_certificate_sha256_hash: journal.old.certificate_sha256_hash.clone(),
+        new_certificate_sha256_hash: journal.new.certificate_sha256_hash.clone(),
+        new_certificate_id: new_id.or_else(|| journal.new.certificate_id.clone()),
+        old_credential_removed: removed,
+        completed,
+    }
+}
+
+fn active(config: &crate::config::ConnectorConfig) -> Result<&ApplicationIdentity, LifecycleError> {
+    config.active_application().ok_or_else(|| {
+        LifecycleError::Precondition(
+            "the connector authenticates with its service account (ConnectorIdentityType is ServiceAccount); it has no application credential (onboard first)".into(),
+        )
+    })
+}
+
+fn with_certificate(
+    app: &ApplicationIdentity,
+    which: &JournalCertificate,
+    key_id: Option<KeyCredentialId>,
+) -> ApplicationIdentity {
+    let mut out = app.clone();
+    out.certificate_sha256_hash = which.certificate_sha256_hash.clone();
+    out.certificate_store = which.store;
+    out.certificate_id = key_id;
+    out
+}
+
+fn app_object_id(app: &ApplicationIdentity) -> Result<ObjectId, LifecycleError> {
+    app.application_object_id.clone().ok_or_else(|| {
+        LifecycleError::Precondition(
+            "the application's object id is unknown to this server; rotate with an administrator's sign-in (--admin-upn)".into(),
+        )
+    })
+}
+
+fn object_ref(app: &ApplicationIdentity) -> ObjectRef {
+    match &app.application_object_id {
+        Some(id) => ObjectRef::Id(id.clone()),
+        None => ObjectRef::AppId(app.application_app_id.clone()),
+    }
+}
+
+/// addKey refused: say why and what works instead.
+fn cannot_add_key(e: LifecycleError) -> LifecycleError {
+    let token_refused = e.aadsts_code().is_some();
+    let proof_refused = matches!(
+        e.graph_code(),
+        Some("Authentication_MissingOrMalformed") | Some("Request_BadRequest")
+    ) || matches!(&e, LifecycleError::Graph(g) if matches!(g.as_ref(), GraphError::Service(s) if s.status == 401));
+    if token_refused || proof_refused {
+        LifecycleError::Precondition(format!(
+            "the application cannot add a key with its current certificate ({e}); the certificate has probably expired or been removed. Rotate with an administrator's sign-in: --admin-upn <UPN>"
+        ))
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_round_trips_with_readable_steps() {
+        let hash: Sha256Hash = "AB".repeat(32).parse().unwrap();
+        let side = JournalCertificate {
+            certificate_sha256_hash: hash,
+            store: StoreKind::CurrentUser,
+            managed: true,
+            certificate_id: None,
+        };
+        let journal = RotationJournal {
+            started: time::macros::datetime!(2026-01-01 0:00 UTC),
+            old: side.clone(),
+            new: side,
+            step: RotationStep::KeyAdded {
+                key_id: Some(KeyCredentialId::from("k1")),
+                old_removed: false,
+            },
+        };
+        let text = serde_json::to_string(&journal).unwrap();
+        assert!(text.contains("\"Step\":\"KeyAdded\""), "{text}");
+        assert_eq!(
+            serde_json::from_str::<RotationJournal>(&text).unwrap(),
+            journal
+        );
+    }
+}

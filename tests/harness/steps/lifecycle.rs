@@ -1,0 +1,1000 @@
+//! Steps about the sync server's authentication lifecycle, driving the real client
+//! (`adsync_client::lifecycle::SyncServer`) against the scenario's mock tenant: installation,
+//! onboarding (managed, BYOC, BYOA, automatic), the scheduler and its certificate events,
+//! rotation and cleanup, revocation, the legacy service account and rollback.
+//!
+//! The sync server's clock and the tenant's clock are one: the first sync server step freezes
+//! the tenant clock and gives the client a `FixedClock` at the same instant, and every clock
+//! step moves both. Each scenario has its own state directory (a tempdir) and, when it asks for
+//! a TPM, its own swtpm.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use adsync_client::clock::{Clock, FixedClock};
+use adsync_client::cloud::Endpoints;
+use adsync_client::config::{IdentityType, ManagedBy, ProductVersion};
+use adsync_client::events::{Event, EventQuery};
+use adsync_client::http::ReqwestTransport;
+use adsync_client::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
+use adsync_client::keys::Tpm;
+use adsync_client::lifecycle::byoc::{KeyProviderKind, NewCertificate};
+use adsync_client::lifecycle::legacy::InstallOptions;
+use adsync_client::lifecycle::rotation::RotationOutcome;
+use adsync_client::lifecycle::scheduler::{SchedulerChange, SchedulerRun};
+use adsync_client::lifecycle::sync_cycle::{PolicyType, SyncCycleResult};
+use adsync_client::lifecycle::{AdminCredentials, LifecycleError, ServerOptions, SyncServer};
+use adsync_client::retry::{RetryPolicy, SimulatedSleeper};
+use anyhow::{Context as _, anyhow, bail, ensure};
+use cucumber::{given, then, when};
+use mock_graph::core::clock::VirtualClock;
+use time::Duration;
+
+use crate::harness::world::EntraWorld;
+
+/// The fixture users' password.
+const PASSWORD: &str = "Passw0rd!";
+/// Microsoft Graph's identifier in the global cloud: the resource of Graph tokens.
+const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+
+/// One scenario's sync server and what its last steps returned.
+pub struct ScenarioServer {
+    pub name: String,
+    pub clock: FixedClock,
+    pub server: SyncServer,
+    /// Kept alive for the scenario: the state directory and the TPM.
+    _dir: tempfile::TempDir,
+    _swtpm: Option<swtpm::Swtpm>,
+    pub last_error: Option<String>,
+    pub last_run: Option<SchedulerRun>,
+    pub last_cycle: Option<SyncCycleResult>,
+    pub last_rotation: Option<RotationOutcome>,
+    /// Administrators' applications (BYOA), by scenario name: appId, object id, SP id.
+    pub apps: HashMap<String, (ClientId, ObjectId, ObjectId)>,
+    /// Administrators' certificates in LOCAL_MACHINE, by scenario name.
+    pub certs: HashMap<String, Sha256Hash>,
+}
+
+impl std::fmt::Debug for ScenarioServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScenarioServer")
+            .field("name", &self.name)
+            .field("last_error", &self.last_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScenarioServer {
+    /// Keeps an operation's error for the Then steps; `Some` on success.
+    fn record<T>(&mut self, result: Result<T, LifecycleError>) -> Option<T> {
+        match result {
+            Ok(v) => {
+                self.last_error = None;
+                Some(v)
+            }
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                None
+            }
+        }
+    }
+}
+
+fn sync(w: &mut EntraWorld) -> &mut ScenarioServer {
+    w.sync_server
+        .as_deref_mut()
+        .expect("a step before this one must set up the sync server (\"Given a sync server ...\")")
+}
+
+fn server(w: &EntraWorld) -> SyncServer {
+    w.sync_server
+        .as_ref()
+        .map(|s| s.server.clone())
+        .expect("a step before this one must set up the sync server")
+}
+
+fn admin(w: &EntraWorld, name: &str) -> AdminCredentials {
+    AdminCredentials {
+        user_principal_name: format!("{name}@{}", w.tenant().domain),
+        password: PASSWORD.into(),
+    }
+}
+
+async fn new_server(w: &mut EntraWorld, name: String, with_tpm: bool) -> anyhow::Result<()> {
+    let now = w.mock().with_tenant(|t| {
+        let now = t.now().replace_nanosecond(0).unwrap_or_else(|_| t.now());
+        t.clock = VirtualClock::frozen(now);
+        now
+    });
+    let clock = FixedClock::new(now);
+    let ca = w.mock().ca_pem_text();
+    let http = Arc::new(ReqwestTransport::new(ca.as_deref().map(str::as_bytes))?);
+    let endpoints = Endpoints::new(&w.tenant().base_url, &w.tenant().base_url)?
+        .with_graph_resource(GRAPH_RESOURCE);
+    let (swtpm, tpm) = if with_tpm {
+        let sw = swtpm::Swtpm::start().context("starting swtpm (is it installed?)")?;
+        let tpm = Tpm::connect(&sw.tcti())?;
+        (Some(sw), Some(tpm))
+    } else {
+        (None, None)
+    };
+    let dir = tempfile::tempdir()?;
+    let server = SyncServer::new(ServerOptions {
+        state_dir: dir.path().to_path_buf(),
+        clock: Arc::new(clock.clone()),
+        http,
+        sleeper: Arc::new(SimulatedSleeper::default()),
+        endpoints,
+        services_url: None,
+        tpm,
+        retry: RetryPolicy::default(),
+    });
+    w.sync_server = Some(Box::new(ScenarioServer {
+        name,
+        clock,
+        server,
+        _dir: dir,
+        _swtpm: swtpm,
+        last_error: None,
+        last_run: None,
+        last_cycle: None,
+        last_rotation: None,
+        apps: HashMap::new(),
+        certs: HashMap::new(),
+    }));
+    Ok(())
+}
+
+/// Moves the tenant's clock and the sync server's clock together.
+fn advance(w: &mut EntraWorld, by: Duration) {
+    w.mock().with_tenant(|t| t.advance_clock(by));
+    sync(w).clock.advance(by);
+}
+
+fn duration(n: i64, unit: &str) -> anyhow::Result<Duration> {
+    Ok(match unit.trim_end_matches('s') {
+        "second" => Duration::seconds(n),
+        "minute" => Duration::minutes(n),
+        "hour" => Duration::hours(n),
+        "day" => Duration::days(n),
+        other => bail!("unknown time unit {other:?} (seconds, minutes, hours, days)"),
+    })
+}
+
+// ---- the sync server
+
+#[given(expr = "a sync server {string} with a TPM")]
+async fn server_with_tpm(w: &mut EntraWorld, name: String) -> anyhow::Result<()> {
+    new_server(w, name, true).await
+}
+
+#[given(expr = "a sync server {string} without a TPM")]
+async fn server_without_tpm(w: &mut EntraWorld, name: String) -> anyhow::Result<()> {
+    new_server(w, name, false).await
+}
+
+async fn install(
+    w: &mut EntraWorld,
+    version: &str,
+    by: &str,
+    writeback: bool,
+    account: Option<&str>,
+) -> anyhow::Result<()> {
+    let admin = admin(w, by);
+    let srv = sync(w);
+    let options = InstallOptions {
+        server_name: srv.name.clone(),
+        sync_machine_identifier: None,
+        version: version.parse::<ProductVersion>().map_err(|e| anyhow!(e))?,
+        password_writeback: writeback,
+    };
+    srv.server.install(&options, &admin).await?;
+    if let Some(name) = account {
+        srv.server.add_service_account(&admin, Some(name)).await?;
+    }
+    Ok(())
+}
+
+#[given(expr = "the sync server is installed at version {string} by {string}")]
+async fn installed(w: &mut EntraWorld, version: String, by: String) -> anyhow::Result<()> {
+    install(w, &version, &by, false, None).await
+}
+
+#[given(
+    expr = "the sync server is installed at version {string} with password writeback by {string}"
+)]
+async fn installed_with_writeback(
+    w: &mut EntraWorld,
+    version: String,
+    by: String,
+) -> anyhow::Result<()> {
+    install(w, &version, &by, true, None).await
+}
+
+#[given(
+    expr = "the sync server is installed at version {string} by {string} with the custom service account {string}"
+)]
+async fn installed_custom_account(
+    w: &mut EntraWorld,
+    version: String,
+    by: String,
+    account: String,
+) -> anyhow::Result<()> {
+    install(w, &version, &by, false, Some(&account)).await
+}
+
+// ---- clocks
+
+#[when(expr = "the clocks move forward {int} {word}")]
+#[given(expr = "the clocks move forward {int} {word}")]
+async fn clocks_forward(w: &mut EntraWorld, n: i64, unit: String) -> anyhow::Result<()> {
+    let by = duration(n, &unit)?;
+    advance(w, by);
+    Ok(())
+}
+
+/// Moves both clocks so that the connector's certificate expires in `days` days (negative:
+/// expired that many days ago).
+fn move_to_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
+    let status = server(w)
+        .check_certificate(false)?
+        .ok_or_else(|| anyhow!("the connector has no certificate"))?;
+    let target = status.not_valid_after - Duration::days(days);
+    let by = target - sync(w).clock.now();
+    ensure!(!by.is_negative(), "the clocks would have to move backwards");
+    advance(w, by);
+    Ok(())
+}
+
+#[when(expr = "the clocks move to {int} days before the certificate expires")]
+#[given(expr = "the clocks move to {int} days before the certificate expires")]
+async fn to_days_before_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
+    move_to_expiry(w, days)
+}
+
+#[when(expr = "the clocks move to {int} day(s) after the certificate expired")]
+#[given(expr = "the clocks move to {int} day(s) after the certificate expired")]
+async fn to_days_after_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
+    move_to_expiry(w, -days)
+}
+
+// ---- administrators' certificates and applications
+
+async fn admin_certificate(
+    w: &mut EntraWorld,
+    name: String,
+    provider: &str,
+    days: i64,
+    grant: bool,
+) -> anyhow::Result<()> {
+    let provider = match provider {
+        "TPM" | "the TPM" => KeyProviderKind::Tpm,
+        "software" => KeyProviderKind::Software,
+        other => bail!("unknown key provider {other:?} (the TPM, software)"),
+    };
+    let srv = sync(w);
+    let cert = srv.server.new_local_machine_certificate(&NewCertificate {
+        provider,
+        subject_cn: format!("{name}.contoso.com"),
+        validity: Duration::days(days),
+        grant_sync_account: grant,
+        exportable: false,
+    })?;
+    srv.certs.insert(name, cert.sha256_hash());
+    Ok(())
+}
+
+#[given(expr = "an administrator's certificate {string} in LOCAL_MACHINE with a software key")]
+async fn admin_cert(w: &mut EntraWorld, name: String) -> anyhow::Result<()> {
+    admin_certificate(w, name, "software", 365, true).await
+}
+
+#[given(expr = "an administrator's certificate {string} in LOCAL_MACHINE with its key in the TPM")]
+async fn admin_cert_tpm(w: &mut EntraWorld, name: String) -> anyhow::Result<()> {
+    admin_certificate(w, name, "TPM", 365, true).await
+}
+
+#[given(expr = "an administrator's certificate {string} in LOCAL_MACHINE valid for {int} days")]
+async fn admin_cert_days(w: &mut EntraWorld, name: String, days: i64) -> anyhow::Result<()> {
+    admin_certificate(w, name, "software", days, true).await
+}
+
+#[given(
+    expr = "an administrator's certificate {string} in LOCAL_MACHINE that the sync account may not use"
+)]
+async fn admin_cert_no_grant(w: &mut EntraWorld, name: String) -> anyhow::Result<()> {
+    admin_certificate(w, name, "software", 365, false).await
+}
+
+fn cert_hash(w: &mut EntraWorld, name: &str) -> anyhow::Result<Sha256Hash> {
+    sync(w)
+        .certs
+        .get(name)
+        .cloned()
+        .ok_or_else(|| anyhow!("no administrator's certificate named {name:?} in this scenario"))
+}
+
+#[given(expr = "the administrator registers an application {string} with certificate {string}")]
+async fn admin_registers_app(w: &mut EntraWorld, app: String, cert: String) -> anyhow::Result<()> {
+    let hash = cert_hash(w, &cert)?;
+    let entry = server(w)
+        .store(adsync_client::config::StoreKind::LocalMachine)
+        .get(&hash)?
+        .ok_or_else(|| anyhow!("certificate {cert} is not in LOCAL_MACHINE"))?;
+    let info = entry.certificate.info()?;
+    let der = entry.certificate.der().to_vec();
+    let registered = w.mock().with_tenant(|t| {
+        let r = t.register_application(&app);
+        t.add_certificate(r.application_id, &der, info.not_before, info.not_after);
+        r
+    });
+    sync(w).apps.insert(
+        app,
+        (
+            ClientId::from(registered.app_id.to_string()),
+            ObjectId::from(registered.application_id.to_string()),
+            ObjectId::from(registered.service_principal_id.to_string()),
+        ),
+    );
+    Ok(())
+}
+
+fn app_ids(w: &mut EntraWorld, app: &str) -> anyhow::Result<(ClientId, ObjectId, ObjectId)> {
+    sync(w)
+        .apps
+        .get(app)
+        .cloned()
+        .ok_or_else(|| anyhow!("no administrator's application named {app:?} in this scenario"))
+}
+
+#[given(expr = "the administrator grants {string} on {string} to the application {string}")]
+async fn admin_grants(
+    w: &mut EntraWorld,
+    role: String,
+    resource: String,
+    app: String,
+) -> anyhow::Result<()> {
+    let (_, _, sp) = app_ids(w, &app)?;
+    let sp: mock_graph::core::ids::ObjectId = sp.as_str().parse()?;
+    let resource = resource_app_id(&resource);
+    w.mock().with_tenant(|t| {
+        t.assign_app_role(sp, resource.parse()?, &role)
+            .map(|_| ())
+            .ok_or_else(|| anyhow!("unknown resource {resource} or role {role}"))
+    })
+}
+
+/// Resources by the names the documents use, or by appId.
+fn resource_app_id(name: &str) -> String {
+    match name {
+        "Microsoft Entra AD Synchronization Service" | "the synchronization service" => {
+            "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016".into()
+        }
+        "Microsoft password reset service" | "the password reset service" => {
+            "93625bc8-bfe2-437a-97e0-3d0060024faa".into()
+        }
+        other => other.into(),
+    }
+}
+
+// ---- onboarding
+
+#[when(expr = "the administrator {string} onboards the sync server")]
+#[given(expr = "the administrator {string} onboards the sync server")]
+async fn onboards_managed(w: &mut EntraWorld, by: String) {
+    let admin = admin(w, &by);
+    let srv = sync(w);
+    let r = srv.server.onboard(&admin, None, None).await;
+    srv.record(r);
+}
+
+#[when(expr = "the administrator {string} onboards the sync server with certificate {string}")]
+#[given(expr = "the administrator {string} onboards the sync server with certificate {string}")]
+async fn onboards_byoc(w: &mut EntraWorld, by: String, cert: String) -> anyhow::Result<()> {
+    let admin = admin(w, &by);
+    let hash = cert_hash(w, &cert)?;
+    let srv = sync(w);
+    let r = srv.server.onboard(&admin, Some(&hash), None).await;
+    srv.record(r);
+    Ok(())
+}
+
+#[when(
+    expr = "the administrator {string} links the application {string} with certificate {string}"
+)]
+#[given(
+    expr = "the administrator {string} links the application {string} with certificate {string}"
+)]
+async fn onboards_byoa(
+    w: &mut EntraWorld,
+    by: String,
+    app: String,
+    cert: String,
+) -> anyhow::Result<()> {
+    let admin = admin(w, &by);
+    let hash = cert_hash(w, &cert)?;
+    let (app_id, _, _) = app_ids(w, &app)?;
+    let srv = sync(w);
+    let r = srv
+        .server
+        .add_adsync_application_registration(Some(&admin), Some(&hash), Some(&app_id))
+        .await;
+    srv.record(r);
+    Ok(())
+}
+
+#[then("the operation succeeded")]
+async fn operation_succeeded(w: &mut EntraWorld) -> anyhow::Result<()> {
+    match &sync(w).last_error {
+        None => Ok(()),
+        Some(e) => bail!("the last operation failed: {e}"),
+    }
+}
+
+#[then(expr = "the operation failed saying {string}")]
+async fn operation_failed(w: &mut EntraWorld, text: String) -> anyhow::Result<()> {
+    match &sync(w).last_error {
+        Some(e) if e.contains(&text) => Ok(()),
+        Some(e) => bail!("the last operation failed with {e:?}, which does not say {text:?}"),
+        None => bail!("the last operation succeeded"),
+    }
+}
+
+#[then(expr = "the connector identity type is {word}")]
+async fn identity_type(w: &mut EntraWorld, expected: String) -> anyhow::Result<()> {
+    let view = server(w).connector_credential()?;
+    ensure!(
+        view.connector_identity_type.to_string() == expected,
+        "ConnectorIdentityType is {}",
+        view.connector_identity_type
+    );
+    Ok(())
+}
+
+#[then(
+    expr = "the connector credential shows the certificate managed by {word} with its key in {word}"
+)]
+async fn credential_details(
+    w: &mut EntraWorld,
+    managed_by: String,
+    storage: String,
+) -> anyhow::Result<()> {
+    let view = server(w).connector_credential()?;
+    let cert = view
+        .certificate
+        .ok_or_else(|| anyhow!("Get-ADSyncEntraConnectorCredential shows no certificate"))?;
+    ensure!(
+        cert.certificate_managed_by.to_string() == managed_by,
+        "managed by {}",
+        cert.certificate_managed_by
+    );
+    ensure!(cert.key_storage == storage, "key in {}", cert.key_storage);
+    let json = serde_json::to_value(&cert)?;
+    for property in [
+        "CertificateManagedBy",
+        "AutomaticRotationEnabled",
+        "CertificateThumbprint",
+        "CertificateSHA256Hash",
+        "SubjectName",
+        "IssuedBy",
+        "SerialNumber",
+        "NotValidBefore",
+        "NotValidAfter",
+    ] {
+        ensure!(
+            json.get(property).is_some_and(|v| !v.is_null()),
+            "no {property} in {json}"
+        );
+    }
+    Ok(())
+}
+
+/// The sync application as the tenant has it.
+fn tenant_app(w: &EntraWorld) -> anyhow::Result<mock_graph::core::directory::Application> {
+    let config = server(w).config()?;
+    let app = config
+        .application
+        .as_ref()
+        .ok_or_else(|| anyhow!("the sync server has no application"))?;
+    let app_id: mock_graph::core::ids::AppId = app.application_app_id.as_str().parse()?;
+    w.mock()
+        .with_tenant(|t| t.application_by_app_id(app_id).cloned())
+        .ok_or_else(|| anyhow!("the tenant has no application {app_id}"))
+}
+
+#[then("the tenant has the sync application named after the server")]
+async fn app_named(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let app = tenant_app(w)?;
+    let config = server(w).config()?;
+    ensure!(
+        app.display_name == config.application_display_name(),
+        "the application is named {}",
+        app.display_name
+    );
+    ensure!(
+        app.display_name
+            .starts_with(&format!("ConnectSyncProvisioning_{}_", config.server_name))
+    );
+    ensure!(
+        app.sign_in_audience == "AzureADMyOrg",
+        "signInAudience {}",
+        app.sign_in_audience
+    );
+    ensure!(
+        !app.required_resource_access.is_empty(),
+        "no requiredResourceAccess"
+    );
+    Ok(())
+}
+
+#[then(expr = "the sync application holds {string}")]
+async fn app_holds(w: &mut EntraWorld, role: String) -> anyhow::Result<()> {
+    let app = tenant_app(w)?;
+    let held = w.mock().with_tenant(|t| {
+        let sp = t.service_principal_by_app_id(app.app_id).map(|s| s.id);
+        t.service_principals
+            .iter()
+            .flat_map(|r| sp.map(|sp| t.granted_app_roles(sp, r)).unwrap_or_default())
+            .collect::<Vec<_>>()
+    });
+    ensure!(held.contains(&role), "the sync application holds {held:?}");
+    Ok(())
+}
+
+#[then(expr = "the sync application has {int} certificate credential(s)")]
+async fn app_credentials(w: &mut EntraWorld, n: usize) -> anyhow::Result<()> {
+    let app = tenant_app(w)?;
+    ensure!(
+        app.key_credentials.len() == n,
+        "the sync application has {} credentials",
+        app.key_credentials.len()
+    );
+    Ok(())
+}
+
+// ---- the scheduler
+
+#[when("the scheduler runs")]
+#[given("the scheduler runs")]
+async fn scheduler_runs(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let srv = sync(w);
+    let run = srv.server.run_scheduler_once().await?;
+    srv.last_cycle = run.sync_cycle.clone();
+    if let Some(r) = &run.rotation {
+        srv.last_rotation = Some(r.clone());
+    }
+    srv.last_run = Some(run);
+    Ok(())
+}
+
+#[when(expr = "the scheduler setting {word} is set to {word}")]
+#[given(expr = "the scheduler setting {word} is set to {word}")]
+async fn scheduler_setting(w: &mut EntraWorld, name: String, value: String) -> anyhow::Result<()> {
+    let flag: bool = value
+        .parse()
+        .with_context(|| format!("{value} is not true or false"))?;
+    let mut change = SchedulerChange::default();
+    match name.as_str() {
+        "SyncCycleEnabled" => change.sync_cycle_enabled = Some(flag),
+        "MaintenanceEnabled" => change.maintenance_enabled = Some(flag),
+        "SchedulerSuspended" => change.scheduler_suspended = Some(flag),
+        other => bail!("unknown scheduler setting {other}"),
+    }
+    server(w).set_scheduler(&change)?;
+    Ok(())
+}
+
+fn last_run(w: &mut EntraWorld) -> anyhow::Result<&SchedulerRun> {
+    sync(w)
+        .last_run
+        .as_ref()
+        .ok_or_else(|| anyhow!("the scheduler has not run"))
+}
+
+#[then(expr = "the scheduler run logged event {int}")]
+async fn run_logged(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
+    let run = last_run(w)?;
+    ensure!(
+        run.events.iter().any(|e| e.id == id),
+        "the run logged {:?}",
+        ids_of(&run.events)
+    );
+    Ok(())
+}
+
+#[then(expr = "the scheduler run logged no event {int}")]
+async fn run_not_logged(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
+    let run = last_run(w)?;
+    ensure!(
+        !run.events.iter().any(|e| e.id == id),
+        "the run logged {:?}",
+        ids_of(&run.events)
+    );
+    Ok(())
+}
+
+#[then("the scheduler run did nothing")]
+async fn run_did_nothing(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let run = last_run(w)?;
+    ensure!(run.suspended, "the scheduler was not suspended");
+    ensure!(
+        run.events.is_empty() && run.rotation.is_none() && run.sync_cycle.is_none(),
+        "the run did {run:?}"
+    );
+    Ok(())
+}
+
+fn ids_of(events: &[Event]) -> Vec<u32> {
+    events.iter().map(|e| e.id).collect()
+}
+
+#[then(expr = "event {int} was logged with level {word} saying {string}")]
+async fn event_logged(
+    w: &mut EntraWorld,
+    id: u32,
+    level: String,
+    text: String,
+) -> anyhow::Result<()> {
+    let events = server(w).event_log().query(&EventQuery {
+        id: Some(id),
+        ..Default::default()
+    })?;
+    let last = events
+        .last()
+        .ok_or_else(|| anyhow!("no event {id} in the event log"))?;
+    ensure!(
+        last.level.to_string() == level,
+        "event {id} has level {}",
+        last.level
+    );
+    ensure!(
+        last.message.contains(&text),
+        "event {id} says {:?}",
+        last.message
+    );
+    Ok(())
+}
+
+#[then(expr = "no event {int} was logged")]
+async fn no_event(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
+    let events = server(w).event_log().query(&EventQuery {
+        id: Some(id),
+        ..Default::default()
+    })?;
+    ensure!(
+        events.is_empty(),
+        "event {id} was logged: {:?}",
+        events.last()
+    );
+    Ok(())
+}
+
+// ---- sync cycles
+
+#[when("a sync cycle runs")]
+#[given("a sync cycle runs")]
+async fn sync_cycle(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let srv = sync(w);
+    srv.last_cycle = Some(srv.server.start_sync_cycle(PolicyType::Delta).await?);
+    Ok(())
+}
+
+fn last_cycle(w: &mut EntraWorld) -> anyhow::Result<SyncCycleResult> {
+    sync(w)
+        .last_cycle
+        .clone()
+        .ok_or_else(|| anyhow!("no sync cycle ran"))
+}
+
+#[then("the sync cycle succeeded")]
+async fn cycle_succeeded(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let c = last_cycle(w)?;
+    ensure!(c.succeeded, "the sync cycle failed: {:?}", c.error);
+    Ok(())
+}
+
+#[then("the sync cycle failed with Access Denied")]
+async fn cycle_denied(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let c = last_cycle(w)?;
+    ensure!(!c.succeeded && c.access_denied, "the sync cycle: {c:?}");
+    Ok(())
+}
+
+#[then(expr = "the sync cycle failed saying {string}")]
+async fn cycle_failed(w: &mut EntraWorld, text: String) -> anyhow::Result<()> {
+    let c = last_cycle(w)?;
+    ensure!(!c.succeeded, "the sync cycle succeeded");
+    let error = c.error.unwrap_or_default();
+    ensure!(
+        error.contains(&text),
+        "the sync cycle failed with {error:?}"
+    );
+    Ok(())
+}
+
+// ---- rotation
+
+#[when("the sync server rotates its credential on demand")]
+async fn rotate(w: &mut EntraWorld) {
+    let srv = sync(w);
+    let r = srv.server.rotate_credential(None, None).await;
+    if let Some(o) = srv.record(r) {
+        srv.last_rotation = Some(o);
+    }
+}
+
+#[when(expr = "the sync server rotates its credential on demand with the administrator {string}")]
+async fn rotate_admin(w: &mut EntraWorld, by: String) {
+    let admin = admin(w, &by);
+    let srv = sync(w);
+    let r = srv.server.rotate_credential(None, Some(&admin)).await;
+    if let Some(o) = srv.record(r) {
+        srv.last_rotation = Some(o);
+    }
+}
+
+#[when(expr = "the sync server rotates its credential to certificate {string}")]
+async fn rotate_to(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
+    let hash = cert_hash(w, &cert)?;
+    let srv = sync(w);
+    let r = srv.server.rotate_credential(Some(&hash), None).await;
+    if let Some(o) = srv.record(r) {
+        srv.last_rotation = Some(o);
+    }
+    Ok(())
+}
+
+#[then("the certificate was rotated")]
+async fn was_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let srv = sync(w);
+    let r = srv
+        .last_rotation
+        .clone()
+        .ok_or_else(|| anyhow!("no rotation happened (last error: {:?})", srv.last_error))?;
+    ensure!(r.completed, "the rotation is not complete: {r:?}");
+    let config = srv.server.config()?;
+    let current = config.application.map(|a| a.certificate_sha256_hash);
+    ensure!(
+        current.as_ref() == Some(&r.new_certificate_sha256_hash),
+        "the connector uses {current:?}"
+    );
+    Ok(())
+}
+
+#[then("the certificate was not rotated")]
+async fn not_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let srv = sync(w);
+    ensure!(
+        srv.last_rotation.is_none(),
+        "a rotation happened: {:?}",
+        srv.last_rotation
+    );
+    ensure!(
+        srv.server.rotation_journal()?.is_none(),
+        "a rotation is under way"
+    );
+    Ok(())
+}
+
+#[then("the old certificate left the sync server")]
+async fn old_left(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let srv = sync(w);
+    let r = srv
+        .last_rotation
+        .clone()
+        .ok_or_else(|| anyhow!("no rotation"))?;
+    let store = srv
+        .server
+        .store(adsync_client::config::StoreKind::CurrentUser);
+    ensure!(
+        store.get(&r.old_certificate_sha256_hash)?.is_none(),
+        "the old certificate is still in CURRENT_USER"
+    );
+    Ok(())
+}
+
+#[given(expr = "the tenant refuses the next {int} removeKey request(s)")]
+async fn refuse_remove_key(w: &mut EntraWorld, count: u32) -> anyhow::Result<()> {
+    add_fault(
+        w,
+        serde_json::json!({"match": {"operation": "removeKey"}, "status": 403, "error": "Authorization_RequestDenied", "count": count}),
+    )
+}
+
+#[given(expr = "the tenant delays new directory role assignments by {int} minutes")]
+async fn lag_role_assignments(w: &mut EntraWorld, minutes: u64) -> anyhow::Result<()> {
+    add_fault(
+        w,
+        serde_json::json!({"match": {"operation": "roleAssignments.create"}, "lag_seconds": minutes * 60}),
+    )
+}
+
+fn add_fault(w: &mut EntraWorld, rule: serde_json::Value) -> anyhow::Result<()> {
+    let spec: mock_graph::core::faults::FaultSpec = serde_json::from_value(rule)?;
+    w.mock()
+        .with_tenant(|t| t.faults.add(spec))
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// The CertificateId that the last event 1015 names.
+fn stale_id(w: &EntraWorld) -> anyhow::Result<KeyCredentialId> {
+    let events = server(w).event_log().query(&EventQuery {
+        id: Some(adsync_client::events::ids::OLD_CREDENTIAL_NOT_REMOVED),
+        ..Default::default()
+    })?;
+    let message = &events
+        .last()
+        .ok_or_else(|| anyhow!("no event 1015"))?
+        .message;
+    let id = message
+        .split("CertificateId ")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ' ', ')']).next())
+        .ok_or_else(|| anyhow!("event 1015 names no CertificateId: {message}"))?;
+    Ok(KeyCredentialId::from(id))
+}
+
+#[then("event 1015 names the old credential's CertificateId")]
+async fn names_old_id(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let id = stale_id(w)?;
+    let app = tenant_app(w)?;
+    ensure!(
+        app.key_credentials
+            .iter()
+            .any(|k| k.key_id.to_string() == id.as_str()),
+        "the application has no credential {id}"
+    );
+    let config = server(w).config()?;
+    ensure!(
+        config.application.and_then(|a| a.certificate_id).as_ref() != Some(&id),
+        "{id} is the current credential"
+    );
+    Ok(())
+}
+
+#[when("the administrator removes the application key that event 1015 names")]
+async fn remove_named_key(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let id = stale_id(w)?;
+    let srv = sync(w);
+    let r = srv.server.remove_application_key(&id, None).await;
+    srv.record(r);
+    Ok(())
+}
+
+// ---- revocation and hygiene
+
+#[when("an administrator removes the sync server's certificate credential in the tenant")]
+#[given("an administrator removes the sync server's certificate credential in the tenant")]
+async fn revoke(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let app = tenant_app(w)?;
+    w.mock().with_tenant(|t| {
+        if let Some(a) = t.application_mut(app.id) {
+            a.key_credentials.clear();
+        }
+    });
+    Ok(())
+}
+
+#[given(
+    expr = "an Application Administrator adds a certificate of their own to the sync application"
+)]
+async fn foreign_credential(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let app = tenant_app(w)?;
+    let now = sync(w).clock.now();
+    let cert = mock_graph::testing::TestCertificate::generate(now, now + Duration::days(90))?;
+    w.mock()
+        .with_tenant(|t| t.add_certificate(app.id, &cert.der, now, now + Duration::days(90)));
+    Ok(())
+}
+
+#[when(expr = "the administrator {string} reviews the sync application's credentials")]
+async fn review_keys(w: &mut EntraWorld, by: String) {
+    let admin = admin(w, &by);
+    let srv = sync(w);
+    let r = srv.server.application_keys(&admin).await;
+    srv.record(r);
+}
+
+// ---- the legacy service account
+
+#[when(expr = "the administrator {string} removes the legacy service account")]
+#[given(expr = "the administrator {string} removes the legacy service account")]
+async fn remove_legacy(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    let admin = admin(w, &by);
+    let srv = sync(w);
+    let config = srv.server.config()?;
+    let name = config
+        .service_account
+        .as_ref()
+        .and_then(|a| a.user_principal_name.split('@').next().map(str::to_owned))
+        .ok_or_else(|| anyhow!("the sync server has no service account"))?;
+    let r = srv.server.remove_service_account(&admin, &name).await;
+    srv.record(r);
+    Ok(())
+}
+
+#[when(expr = "the administrator {string} rolls the sync server back to a service account")]
+async fn rollback(w: &mut EntraWorld, by: String) {
+    let admin = admin(w, &by);
+    let srv = sync(w);
+    let r = srv.server.add_service_account(&admin, None).await;
+    srv.record(r);
+}
+
+fn sync_account_users(
+    w: &EntraWorld,
+    prefix: &str,
+) -> Vec<(mock_graph::core::ids::ObjectId, String)> {
+    let prefix = prefix.to_ascii_lowercase();
+    w.mock().with_tenant(|t| {
+        t.users
+            .iter()
+            .filter(|u| {
+                u.user_principal_name
+                    .to_ascii_lowercase()
+                    .starts_with(&prefix)
+            })
+            .map(|u| (u.id, u.user_principal_name.clone()))
+            .collect()
+    })
+}
+
+#[then(expr = "the tenant has a user {string} with the Directory Synchronization Accounts role")]
+async fn user_with_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
+    let users = sync_account_users(w, &prefix);
+    let (id, _) = users
+        .first()
+        .ok_or_else(|| anyhow!("no user {prefix}* in the tenant"))?;
+    let id = *id;
+    let has = w.mock().with_tenant(|t| {
+        t.directory_roles_of(id)
+            .contains(&mock_graph::core::roles::DIRECTORY_SYNCHRONIZATION_ACCOUNTS)
+    });
+    ensure!(
+        has,
+        "{prefix} lacks the Directory Synchronization Accounts role"
+    );
+    Ok(())
+}
+
+#[then(expr = "the tenant has no user {string}")]
+async fn no_user(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
+    let users = sync_account_users(w, &prefix);
+    ensure!(users.is_empty(), "the tenant still has {users:?}");
+    Ok(())
+}
+
+#[then(expr = "the tenant has a user {string} without any directory role")]
+async fn user_without_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
+    let users = sync_account_users(w, &prefix);
+    let (id, _) = users
+        .first()
+        .ok_or_else(|| anyhow!("no user {prefix}* in the tenant"))?;
+    let id = *id;
+    let roles = w.mock().with_tenant(|t| t.directory_roles_of(id));
+    ensure!(roles.is_empty(), "{prefix} holds {roles:?}");
+    Ok(())
+}
+
+#[then(expr = "the sync server's certificate is managed by {word}")]
+async fn managed_by(w: &mut EntraWorld, expected: String) -> anyhow::Result<()> {
+    let config = server(w).config()?;
+    let app = config
+        .application
+        .ok_or_else(|| anyhow!("no application"))?;
+    let expected = match expected.as_str() {
+        "ConnectSync" => ManagedBy::ConnectSync,
+        "Customer" => ManagedBy::Customer,
+        other => bail!("unknown manager {other}"),
+    };
+    ensure!(app.certificate_managed_by == expected);
+    Ok(())
+}
+
+#[then("the connector still uses its service account")]
+async fn still_service_account(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let config = server(w).config()?;
+    ensure!(config.connector_identity_type == IdentityType::ServiceAccount);
+    Ok(())
+}
