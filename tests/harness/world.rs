@@ -35,6 +35,8 @@ pub struct EntraWorld {
     pub last: Option<Answer>,
     /// The scenario's sync server (the real client), when a step set one up.
     pub sync_server: Option<Box<super::steps::lifecycle::ScenarioServer>>,
+    /// What the Graph steps remember (tokens, service principals, app roles).
+    pub graph: super::steps::graph::GraphMemory,
 }
 
 impl fmt::Debug for EntraWorld {
@@ -57,6 +59,7 @@ impl EntraWorld {
             apps: HashMap::new(),
             last: None,
             sync_server: None,
+            graph: Default::default(),
         })
     }
 
@@ -163,10 +166,10 @@ impl EntraWorld {
 impl EntraWorld {
     /// Saves the tenant's final state (`ENTRA_HARNESS_SNAPSHOT=always`).
     pub fn save_final_snapshot(&self, scenario: &str) {
-        if let Some(snapshot) = self.tenant.as_ref().and_then(|t| t.snapshot_json()) {
-            if let Err(e) = save_snapshot(scenario, &snapshot) {
-                eprintln!("could not save the snapshot of {scenario:?}: {e}");
-            }
+        if let Some(snapshot) = self.tenant.as_ref().and_then(|t| t.snapshot_json())
+            && let Err(e) = save_snapshot(scenario, &snapshot)
+        {
+            eprintln!("could not save the snapshot of {scenario:?}: {e}");
         }
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use adsync_client::clock::{Clock, FixedClock};
-use adsync_client::cloud::Endpoints;
+use adsync_client::cloud::{Cloud, Endpoints};
 use adsync_client::config::{IdentityType, ManagedBy, ProductVersion};
 use adsync_client::events::{Event, EventQuery};
 use adsync_client::http::ReqwestTransport;
@@ -101,6 +101,20 @@ fn admin(w: &EntraWorld, name: &str) -> AdminCredentials {
 }
 
 async fn new_server(w: &mut EntraWorld, name: String, with_tpm: bool) -> anyhow::Result<()> {
+    new_server_in(w, name, with_tpm, None).await
+}
+
+/// A sync server whose Graph tokens are for `cloud`'s Graph (the global cloud's by default),
+/// as `adsync --cloud <cloud> --authority <mock>` sets it up.
+async fn new_server_in(
+    w: &mut EntraWorld,
+    name: String,
+    with_tpm: bool,
+    cloud: Option<Cloud>,
+) -> anyhow::Result<()> {
+    let graph_resource = cloud
+        .map(|c| Endpoints::for_cloud(c).graph_resource().to_owned())
+        .unwrap_or_else(|| GRAPH_RESOURCE.to_owned());
     let now = w.mock().with_tenant(|t| {
         let now = t.now().replace_nanosecond(0).unwrap_or_else(|_| t.now());
         t.clock = VirtualClock::frozen(now);
@@ -110,7 +124,7 @@ async fn new_server(w: &mut EntraWorld, name: String, with_tpm: bool) -> anyhow:
     let ca = w.mock().ca_pem_text();
     let http = Arc::new(ReqwestTransport::new(ca.as_deref().map(str::as_bytes))?);
     let endpoints = Endpoints::new(&w.tenant().base_url, &w.tenant().base_url)?
-        .with_graph_resource(GRAPH_RESOURCE);
+        .with_graph_resource(graph_resource);
     let (swtpm, tpm) = if with_tpm {
         let sw = swtpm::Swtpm::start().context("starting swtpm (is it installed?)")?;
         let tpm = Tpm::connect(&sw.tcti())?;
@@ -173,6 +187,12 @@ async fn server_without_tpm(w: &mut EntraWorld, name: String) -> anyhow::Result<
     new_server(w, name, false).await
 }
 
+#[given(expr = "a sync server {string} without a TPM in the {word} cloud")]
+async fn server_in_cloud(w: &mut EntraWorld, name: String, cloud: String) -> anyhow::Result<()> {
+    let cloud: Cloud = cloud.parse().map_err(|e: String| anyhow!(e))?;
+    new_server_in(w, name, false, Some(cloud)).await
+}
+
 async fn install(
     w: &mut EntraWorld,
     version: &str,
@@ -221,6 +241,39 @@ async fn installed_custom_account(
     account: String,
 ) -> anyhow::Result<()> {
     install(w, &version, &by, false, Some(&account)).await
+}
+
+#[then(
+    expr = "the client's {string} cloud profile signs in at {string} and gets tokens for Graph at {string}"
+)]
+async fn cloud_profile(
+    _w: &mut EntraWorld,
+    cloud: String,
+    login: String,
+    graph: String,
+) -> anyhow::Result<()> {
+    // What `adsync --cloud <cloud>` parses and uses.
+    let cloud: Cloud = cloud.parse().map_err(|e: String| anyhow!(e))?;
+    let e = Endpoints::for_cloud(cloud);
+    let trim = |u: &str| u.trim_end_matches('/').to_owned();
+    ensure!(
+        trim(e.authority().as_str()) == login,
+        "the login service is {}",
+        e.authority()
+    );
+    ensure!(trim(e.graph().as_str()) == graph, "Graph is {}", e.graph());
+    ensure!(
+        e.graph_resource() == graph,
+        "Graph tokens are for {}",
+        e.graph_resource()
+    );
+    let tenant = adsync_client::ids::TenantId::from("contoso.onmicrosoft.com");
+    ensure!(
+        e.token_url_v2(&tenant) == format!("{login}/contoso.onmicrosoft.com/oauth2/v2.0/token"),
+        "the token endpoint is {}",
+        e.token_url_v2(&tenant)
+    );
+    Ok(())
 }
 
 // ---- clocks
@@ -539,6 +592,40 @@ async fn app_holds(w: &mut EntraWorld, role: String) -> anyhow::Result<()> {
     });
     ensure!(held.contains(&role), "the sync application holds {held:?}");
     Ok(())
+}
+
+#[then(expr = "the sync application holds {string} on {string}")]
+async fn app_holds_on(w: &mut EntraWorld, role: String, resource: String) -> anyhow::Result<()> {
+    let held = held_on(w, &resource)?;
+    ensure!(
+        held.contains(&role),
+        "the sync application holds {held:?} on {resource}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the sync application holds nothing on {string}")]
+async fn app_holds_nothing_on(w: &mut EntraWorld, resource: String) -> anyhow::Result<()> {
+    let held = held_on(w, &resource)?;
+    ensure!(
+        held.is_empty(),
+        "the sync application holds {held:?} on {resource}"
+    );
+    Ok(())
+}
+
+/// The app roles the sync application holds on the service principal of `resource` (an
+/// appId, or a name `resource_app_id` knows); none when the tenant has no such principal.
+fn held_on(w: &EntraWorld, resource: &str) -> anyhow::Result<Vec<String>> {
+    let app = tenant_app(w)?;
+    let resource: mock_graph::core::ids::AppId = resource_app_id(resource).parse()?;
+    Ok(w.mock().with_tenant(|t| {
+        let sp = t.service_principal_by_app_id(app.app_id).map(|s| s.id);
+        match (sp, t.service_principal_by_app_id(resource)) {
+            (Some(sp), Some(r)) => t.granted_app_roles(sp, r),
+            _ => Vec::new(),
+        }
+    }))
 }
 
 #[then(expr = "the sync application has {int} certificate credential(s)")]

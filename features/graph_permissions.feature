@@ -1,0 +1,129 @@
+Feature: Granting a brought application its permissions through Microsoft Graph
+  With "bring your own application" the administrator registers the application and grants its
+  permissions with Microsoft Graph, as the Connect Sync documentation gives the sequence: read
+  the synchronization service's principal and its app roles, read the password reset service's
+  principal, declare the application's requiredResourceAccess, then assign each app role. Graph
+  refuses ordinary users, bad bearer tokens, duplicate and unknown assignments; an Application
+  Administrator can add a certificate to the sync application (the documentation warns about
+  it), and an application rolls its own key with addKey and a proof, without any permission.
+
+  Background:
+    Given a tenant
+    And an application "ContosoSync" with a certificate
+
+  Scenario: The documented sequence grants the synchronization role
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" reads the service principal of "Microsoft Entra AD Synchronization Service"
+    Then Graph answers 200
+    And the answer has only the properties "id"
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" reads the app roles of "Microsoft Entra AD Synchronization Service"
+    Then Graph answers 200
+    And the answer has only the properties "appRoles"
+    And the answer lists the app roles "ADSynchronization.ReadWrite.All"
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" reads the service principal of "Microsoft password reset service"
+    Then Graph answers 200
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" reads the app roles of "Microsoft password reset service"
+    Then Graph answers 200
+    And the answer lists the app roles "PasswordWriteback.OffboardClient.All, PasswordWriteback.RegisterClientVersion.All, PasswordWriteback.RefreshClient.All"
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" sets the required permissions of "ContosoSync" to "ADSynchronization.ReadWrite.All, PasswordWriteback.OffboardClient.All, PasswordWriteback.RegisterClientVersion.All, PasswordWriteback.RefreshClient.All"
+    Then Graph answers 204
+    And the application "ContosoSync" requires "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service"
+    And the application "ContosoSync" requires "PasswordWriteback.OffboardClient.All, PasswordWriteback.RegisterClientVersion.All, PasswordWriteback.RefreshClient.All" of "Microsoft password reset service"
+    When "ContosoSync" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
+    Then a token is issued with the roles "none"
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" grants "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service" to "ContosoSync"
+    Then Graph answers 201
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" grants "PasswordWriteback.OffboardClient.All" of "Microsoft password reset service" to "ContosoSync"
+    Then Graph answers 201
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" grants "PasswordWriteback.RegisterClientVersion.All" of "Microsoft password reset service" to "ContosoSync"
+    Then Graph answers 201
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" grants "PasswordWriteback.RefreshClient.All" of "Microsoft password reset service" to "ContosoSync"
+    Then Graph answers 201
+    When "ContosoSync" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
+    Then a token is issued with the roles "ADSynchronization.ReadWrite.All"
+    When "ContosoSync" requests a token for "93625bc8-bfe2-437a-97e0-3d0060024faa/.default"
+    Then a token is issued with the roles "PasswordWriteback.OffboardClient.All, PasswordWriteback.RefreshClient.All, PasswordWriteback.RegisterClientVersion.All"
+
+  Scenario: A Global Administrator may grant the role as well
+    When the administrator "admin@contoso.onmicrosoft.com" grants "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service" to "ContosoSync"
+    Then Graph answers 201
+    When "ContosoSync" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
+    Then a token is issued with the roles "ADSynchronization.ReadWrite.All"
+
+  Scenario: An ordinary user may read the service principals but not grant their roles
+    When the user "user@contoso.onmicrosoft.com" reads the service principal of "Microsoft Entra AD Synchronization Service"
+    Then Graph answers 200
+    When the user "user@contoso.onmicrosoft.com" grants "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service" to "ContosoSync"
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    And Graph's error message is "Insufficient privileges to complete the operation."
+    When the user "user@contoso.onmicrosoft.com" sets the required permissions of "ContosoSync" to "ADSynchronization.ReadWrite.All"
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    When "ContosoSync" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
+    Then a token is issued with the roles "none"
+
+  Scenario Outline: Graph refuses a request whose bearer token is <token>
+    When the service principal of "Microsoft Entra AD Synchronization Service" is read <how>
+    Then Graph answers 401 with error code "InvalidAuthenticationToken"
+
+    Examples:
+      | token      | how                                      |
+      | missing    | without a bearer token                   |
+      | empty      | with an empty bearer token               |
+      | not a JWT  | with a bearer token that is not a JWT    |
+      | forged     | with a forged bearer token               |
+
+  @mock-only
+  Scenario: Graph refuses an administrator's expired token
+    Given the administrator "hybridadmin@contoso.onmicrosoft.com" has signed in to Graph
+    And the tenant clock moves forward 1 days
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" reads the service principal of "Microsoft Entra AD Synchronization Service"
+    Then Graph answers 401 with error code "InvalidAuthenticationToken"
+    And Graph's error message mentions "expired"
+
+  Scenario: Assigning a role twice is refused
+    Given the administrator "hybridadmin@contoso.onmicrosoft.com" grants "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service" to "ContosoSync"
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" grants "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service" to "ContosoSync"
+    Then Graph answers 400 with error code "Request_BadRequest"
+    And Graph's error message is "Permission being assigned already exists on the object."
+    When "ContosoSync" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
+    Then a token is issued with the roles "ADSynchronization.ReadWrite.All"
+
+  Scenario: Assigning a role the resource does not define is refused
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" grants an app role that "Microsoft Entra AD Synchronization Service" does not define to "ContosoSync"
+    Then Graph answers 400 with error code "Request_BadRequest"
+    And Graph's error message mentions "Permission being assigned was not found"
+    When "ContosoSync" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
+    Then a token is issued with the roles "none"
+
+  Scenario: An Application Administrator can add a certificate to the sync application and act as it
+    Given the administrator "hybridadmin@contoso.onmicrosoft.com" grants "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service" to "ContosoSync"
+    When the administrator "appadmin@contoso.onmicrosoft.com" adds a certificate "appadmin's certificate" to the application "ContosoSync"
+    Then Graph answers 204
+    And the application "ContosoSync" has 2 certificate credentials in Graph
+    When "appadmin's certificate" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
+    Then a token is issued with the roles "ADSynchronization.ReadWrite.All"
+
+  Scenario: An ordinary user cannot add a certificate to the sync application
+    When the user "user@contoso.onmicrosoft.com" adds a certificate "user's certificate" to the application "ContosoSync"
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    And the application "ContosoSync" has 1 certificate credential in Graph
+
+  Scenario: An application rolls its own key with addKey and needs no permission for it
+    When the application "ContosoSync" adds a certificate "next" to itself with addKey and a valid proof
+    Then Graph answers 200
+    And the application "ContosoSync" has 2 certificate credentials in Graph
+    When "next" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
+    Then a token is issued with the roles "none"
+
+  Scenario Outline: addKey refuses <proof>
+    When the application "ContosoSync" adds a certificate "next" to itself with addKey and <proof>
+    Then Graph answers 401 with error code "Authentication_MissingOrMalformed"
+    And Graph's error message mentions "Access Token missing or malformed."
+    And the application "ContosoSync" has 1 certificate credential in Graph
+
+    Examples:
+      | proof                         |
+      | a proof signed by another key |
+      | a proof for Microsoft Graph   |
+      | a proof naming its appId      |
+      | a proof that lives 20 minutes |
+      | no proof                      |
