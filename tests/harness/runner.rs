@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use cucumber::event::ScenarioFinished;
+use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, cli, writer};
 use futures::FutureExt as _;
 
@@ -22,13 +23,13 @@ pub struct HarnessOptions {
 /// Tag of scenarios that need the mock's control plane (clock, faults, direct state).
 pub const MOCK_ONLY: &str = "mock-only";
 
-fn has_tag(tags: &[String], tag: &str) -> bool {
-    tags.iter().any(|t| t.trim_start_matches('@') == tag)
-}
-
 /// Runs every feature file and exits with the suite's verdict.
 pub async fn run() {
-    let opts = cli::Opts::<_, _, _, HarnessOptions>::parsed();
+    let mut opts = cli::Opts::<_, _, _, HarnessOptions>::parsed();
+    // cucumber lets `--name`/`--tags` replace a custom filter; take them over so that the
+    // `@mock-only` rule still applies to a selection.
+    let name_filter = opts.re_filter.take();
+    let tags_filter = opts.tags_filter.take();
     let junit: Box<dyn Write> = match &opts.custom.junit {
         Some(path) => match File::create(path) {
             Ok(f) => Box::new(f),
@@ -74,10 +75,19 @@ pub async fn run() {
         .fail_on_skipped()
         .with_cli(opts)
         .filter_run_and_exit(features, move |feature, rule, scenario| {
-            let mock_only = has_tag(&feature.tags, MOCK_ONLY)
-                || rule.is_some_and(|r| has_tag(&r.tags, MOCK_ONLY))
-                || has_tag(&scenario.tags, MOCK_ONLY);
-            remote.is_none() || !mock_only
+            let tags: Vec<&String> = feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| &r.tags))
+                .chain(scenario.tags.iter())
+                .collect();
+            let selected = match (&name_filter, &tags_filter) {
+                (Some(re), _) => re.is_match(&scenario.name),
+                (None, Some(expr)) => expr.eval(tags.iter().map(|t| t.as_str())),
+                (None, None) => true,
+            };
+            let mock_only = tags.iter().any(|t| t.trim_start_matches('@') == MOCK_ONLY);
+            selected && (remote.is_none() || !mock_only)
         })
         .await;
 }
