@@ -24,10 +24,12 @@ use crate::config::{
     ApplicationIdentity, ConnectorConfig, IdentityType, ManagedBy, ProductVersion, StoreKind,
 };
 use crate::events::{Level, SOURCE_ADSYNC, ids};
+use crate::graph::ObjectRef;
 use crate::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
 
 use super::error::LifecycleError;
-use super::registration::{check_byoa, register_application};
+use super::registration::{check_byoa, credential_is, register_application};
+use super::rotation::JournalCertificate;
 use super::server::{AdminCredentials, CONNECT_CLIENT_ID, SyncServer};
 
 /// Validity of the certificates Connect Sync makes for itself (the documents do not say; a
@@ -133,8 +135,62 @@ impl SyncServer {
             certificate_store: store,
             certificate_id: registered.certificate_id,
         };
+        // Onboarding again after a rollback replaces the earlier identity on the same
+        // application: its certificate, and those of a rotation it left unfinished, go from the
+        // application now (nothing would name them later) and, when Connect Sync made them,
+        // from the store.
+        let mut retired: Vec<JournalCertificate> = Vec::new();
+        if let Some(p) = config
+            .application
+            .take_if(|p| p.application_app_id == identity.application_app_id)
+        {
+            retired.push(JournalCertificate {
+                certificate_sha256_hash: p.certificate_sha256_hash,
+                store: p.certificate_store,
+                managed: p.certificate_managed_by == ManagedBy::ConnectSync,
+                certificate_id: p.certificate_id,
+            });
+        }
+        let journal = self.rotation_journal()?;
+        if let Some(j) = &journal {
+            retired.extend([j.old.clone(), j.new.clone()]);
+        }
+        retired.retain(|r| r.certificate_sha256_hash != identity.certificate_sha256_hash);
+        if !retired.is_empty() {
+            let target = ObjectRef::Id(registered.application.id.clone());
+            let mut certs = Vec::new();
+            for r in &retired {
+                if let Some(e) = self.store(r.store).get(&r.certificate_sha256_hash)? {
+                    certs.push(e.certificate);
+                }
+            }
+            let current = session.graph.get_application(&target).await?;
+            let keep: Vec<_> = current
+                .key_credentials
+                .iter()
+                .filter(|k| {
+                    let by_id =
+                        k.key_id.is_some() && retired.iter().any(|r| r.certificate_id == k.key_id);
+                    !(by_id || certs.iter().any(|c| credential_is(k, c)))
+                })
+                .cloned()
+                .collect();
+            if keep.len() != current.key_credentials.len() {
+                session.graph.set_key_credentials(&target, &keep).await?;
+            }
+        }
         config.pending_registration = Some(identity.clone());
         self.save_config(&config)?;
+        if journal.is_some() {
+            self.discard_rotation_journal()?;
+        }
+        for r in retired.iter().filter(|r| r.managed) {
+            if let Some(entry) = self.store(r.store).remove(&r.certificate_sha256_hash)?
+                && let crate::keys::KeyRef::Software { id } = &entry.key
+            {
+                self.providers().software().delete(id)?;
+            }
+        }
         Ok(identity)
     }
 

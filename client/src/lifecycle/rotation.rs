@@ -6,7 +6,8 @@
 //! 2. `KeyAdded`: the new certificate is on the application — through `addKey` with a proof
 //!    signed by the current key (the application rolls its own keys), or, when that cannot
 //!    work (the current certificate expired or was revoked), through an administrator's PATCH
-//!    of keyCredentials that also drops the old one.
+//!    of keyCredentials that also drops the old one if it has expired (one that still works
+//!    stays until step 4, so the connector always has a working credential).
 //! 3. `Switched`: a token was obtained with the new certificate and the configuration names it.
 //!    Until that token works (replication lag), the connector keeps the old certificate and
 //!    the next run retries.
@@ -14,6 +15,10 @@
 //!    fails the rotation still succeeds, and error 1015 names the old `CertificateId` for
 //!    `Remove-EntraApplicationKey`. A managed old certificate leaves the store; the journal
 //!    goes.
+//!
+//! For crash testing, [`SyncServer::rotate_credential_until`] stops a rotation at a
+//! [`RotationPoint`] as if the process had died there; a test then re-opens the state
+//! directory with a new [`SyncServer`] and checks that the next run recovers.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -84,6 +89,40 @@ pub struct RotationOutcome {
     pub completed: bool,
 }
 
+/// A point between the side effects of a rotation where a crash test can stop it
+/// ([`SyncServer::rotate_credential_until`]). Each point comes right after one effect: the
+/// `...Unrecorded` points after the effect and before the journal records it (the crash a
+/// journal must survive), the others after the journal was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationPoint {
+    /// The new certificate exists and the journal says `Created`.
+    Created,
+    /// The new certificate is on the application; the journal still says `Created`.
+    KeyAddedUnrecorded,
+    /// The journal says `KeyAdded`.
+    KeyAdded,
+    /// The configuration names the new certificate; the journal still says `KeyAdded`.
+    SwitchedUnrecorded,
+    /// The journal says `Switched`.
+    Switched,
+    /// The old credential was removed (or reported) and the old certificate retired; the
+    /// journal is still there.
+    RetiredUnrecorded,
+}
+
+/// Stops the rotation at `point` when it is the one asked for (crash testing only).
+fn checkpoint(stop: Option<RotationPoint>, point: RotationPoint) -> Result<(), LifecycleError> {
+    if stop == Some(point) {
+        return Err(LifecycleError::Precondition(format!(
+            "the rotation was stopped at {point:?} (crash-test hook)"
+        )));
+    }
+    Ok(())
+}
+
+/// AADSTS700027: no credential of the application matches the assertion's certificate.
+const KEY_NOT_FOUND: u32 = 700027;
+
 fn journal_file(server: &SyncServer) -> JsonFile {
     JsonFile::new(server.state_dir().join("rotation.json"), 0o600)
 }
@@ -94,6 +133,11 @@ impl SyncServer {
         Ok(journal_file(self).load()?)
     }
 
+    /// Forgets an unfinished rotation (onboarding again replaces the identity it was for).
+    pub(crate) fn discard_rotation_journal(&self) -> Result<(), LifecycleError> {
+        Ok(journal_file(self).remove()?)
+    }
+
     /// `Invoke-ADSyncApplicationCredentialRotation [-CertificateSHA256Hash]`: rotates now,
     /// whether or not rotation is due, also when the current certificate has expired (then
     /// only with an administrator's sign-in). An unfinished rotation is finished first.
@@ -102,8 +146,22 @@ impl SyncServer {
         new_certificate: Option<&Sha256Hash>,
         admin: Option<&AdminCredentials>,
     ) -> Result<RotationOutcome, LifecycleError> {
+        self.rotate_credential_until(new_certificate, admin, None)
+            .await
+    }
+
+    /// [`Self::rotate_credential`] that, for crash testing, stops at `stop` as if the process
+    /// had died there (it returns an error and leaves the state directory as it is then).
+    pub async fn rotate_credential_until(
+        &self,
+        new_certificate: Option<&Sha256Hash>,
+        admin: Option<&AdminCredentials>,
+        stop: Option<RotationPoint>,
+    ) -> Result<RotationOutcome, LifecycleError> {
         if let Some(journal) = self.rotation_journal()? {
-            let outcome = self.advance_rotation(journal, admin, true).await?;
+            let outcome = self
+                .advance_rotation_until(journal, admin, true, stop)
+                .await?;
             if new_certificate.is_none_or(|h| h == &outcome.new_certificate_sha256_hash) {
                 return Ok(outcome);
             }
@@ -157,23 +215,38 @@ impl SyncServer {
             step: RotationStep::Created,
         };
         journal_file(self).save(&journal)?;
-        self.advance_rotation(journal, admin, false).await
+        checkpoint(stop, RotationPoint::Created)?;
+        self.advance_rotation_until(journal, admin, false, stop)
+            .await
     }
 
     /// Runs the remaining steps of `journal`. `resumed`: the journal comes from an earlier
     /// run, whose last step may have happened without being written down.
     pub(crate) async fn advance_rotation(
         &self,
+        journal: RotationJournal,
+        admin: Option<&AdminCredentials>,
+        resumed: bool,
+    ) -> Result<RotationOutcome, LifecycleError> {
+        self.advance_rotation_until(journal, admin, resumed, None)
+            .await
+    }
+
+    async fn advance_rotation_until(
+        &self,
         mut journal: RotationJournal,
         admin: Option<&AdminCredentials>,
         resumed: bool,
+        stop: Option<RotationPoint>,
     ) -> Result<RotationOutcome, LifecycleError> {
         let file = journal_file(self);
         loop {
             match journal.step.clone() {
                 RotationStep::Created => {
                     journal.step = self.add_new_key(&journal, admin, resumed).await?;
+                    checkpoint(stop, RotationPoint::KeyAddedUnrecorded)?;
                     file.save(&journal)?;
+                    checkpoint(stop, RotationPoint::KeyAdded)?;
                 }
                 RotationStep::KeyAdded {
                     key_id,
@@ -183,13 +256,16 @@ impl SyncServer {
                         return Ok(outcome(&journal, false, false));
                     }
                     self.switch_certificate(&journal, key_id.clone())?;
+                    checkpoint(stop, RotationPoint::SwitchedUnrecorded)?;
                     journal.new.certificate_id = key_id;
                     journal.step = RotationStep::Switched { old_removed };
                     file.save(&journal)?;
+                    checkpoint(stop, RotationPoint::Switched)?;
                 }
                 RotationStep::Switched { old_removed } => {
                     let removed = old_removed || self.remove_old_key(&journal).await?;
                     self.retire_old_certificate(&journal)?;
+                    checkpoint(stop, RotationPoint::RetiredUnrecorded)?;
                     file.remove()?;
                     self.event(
                         ids::ROTATION_COMPLETED,
@@ -222,7 +298,7 @@ impl SyncServer {
             let session = self.admin_session(admin).await?;
             let target = object_ref(app);
             let current = session.graph.get_application(&target).await?;
-            let old_ids: Vec<KeyCredentialId> = current
+            let old: Vec<_> = current
                 .key_credentials
                 .iter()
                 .filter(|k| {
@@ -230,20 +306,37 @@ impl SyncServer {
                         && (k.key_id == journal.old.certificate_id
                             || old_cert.as_ref().is_some_and(|c| credential_is(k, c)))
                 })
+                .collect();
+            // An old credential that still works stays until the connector has switched (step
+            // 4 removes it), so that neither a lagging new key nor a crash before the switch
+            // leaves the connector without a working credential. Expired ones go now.
+            let now = self.now();
+            let expired: Vec<KeyCredentialId> = old
+                .iter()
+                .filter(|k| k.end_date_time.is_some_and(|end| end <= now))
                 .filter_map(|k| k.key_id.clone())
                 .collect();
-            let key_id = replace_certificate(&session.graph, &target, &old_ids, &new_cert).await?;
+            let key_id = replace_certificate(&session.graph, &target, &expired, &new_cert).await?;
             return Ok(RotationStep::KeyAdded {
                 key_id,
-                old_removed: true,
+                old_removed: expired.len() == old.len(),
             });
         }
-        if resumed && self.token_with(&journal.new).await.is_ok() {
-            // The crash came after addKey succeeded: the key is there, its id is lost.
-            return Ok(RotationStep::KeyAdded {
-                key_id: None,
-                old_removed: false,
-            });
+        if resumed {
+            match self.token_with(&journal.new).await {
+                // The crash came after addKey succeeded: the key is there, its id is lost.
+                Ok(()) => {
+                    return Ok(RotationStep::KeyAdded {
+                        key_id: None,
+                        old_removed: false,
+                    });
+                }
+                // Not on the application: add it.
+                Err(e) if e.aadsts_code() == Some(KEY_NOT_FOUND) => {}
+                // No answer either way: adding it again could put it there twice (the second
+                // copy would outlive the rotation away from it), so the next run asks again.
+                Err(e) => return Err(e),
+            }
         }
         let object_id = app_object_id(app)?;
         let tenant = Self::tenant(&config)?;
