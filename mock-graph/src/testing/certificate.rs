@@ -47,6 +47,13 @@ impl TestCertificate {
         Ok(TestCertificate { key, der })
     }
 
+    /// A certificate and its PKCS#8 private key, both PEM (such as `fixtures/keys/*.pem`).
+    pub fn from_pem(certificate_pem: &str, private_key_pem: &str) -> anyhow::Result<Self> {
+        let der = pem_body(certificate_pem, "CERTIFICATE")?;
+        let key = KeyPair::from_pkcs8(&pem_body(private_key_pem, "PRIVATE KEY")?)?;
+        Ok(TestCertificate { key, der })
+    }
+
     /// The private key as PKCS#8 PEM, for handing to other clients (MSAL) in tests.
     pub fn private_key_pem(&self) -> anyhow::Result<String> {
         let der = self.key.as_der()?;
@@ -138,6 +145,24 @@ impl TestCertificate {
             .expect("RSA signing with a loaded key");
         sig
     }
+}
+
+fn pem_body(text: &str, label: &str) -> anyhow::Result<Vec<u8>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text
+        .find(&begin)
+        .ok_or_else(|| anyhow::anyhow!("no {begin} block"))?
+        + begin.len();
+    let stop = text[start..]
+        .find(&end)
+        .ok_or_else(|| anyhow::anyhow!("no {end} line"))?
+        + start;
+    let b64: String = text[start..stop]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    Ok(STANDARD.decode(b64)?)
 }
 
 fn pem(label: &str, der: &[u8]) -> String {

@@ -27,6 +27,38 @@ async fn tenant_from_fixture(w: &mut EntraWorld, name: String) -> anyhow::Result
     w.start_tenant_from_fixture(&name).await
 }
 
+/// Takes an application that a fixture brought, with the test key shipped for it in
+/// `fixtures/keys/<key>.{crt,key}.pem`, so the scenario can sign as that application.
+#[given(expr = "the fixture's application {string} signs with the key {string}")]
+async fn fixture_application(w: &mut EntraWorld, name: String, key: String) -> anyhow::Result<()> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("keys");
+    let read = |ext: &str| {
+        let path = dir.join(format!("{key}.{ext}.pem"));
+        std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    };
+    let certificate = TestCertificate::from_pem(&read("crt")?, &read("key")?)?;
+    let (app_id, object_id, service_principal_id) = w
+        .mock()
+        .with_tenant(|t| {
+            let app = t.applications.iter().find(|a| a.display_name == name)?;
+            let sp = t.service_principal_by_app_id(app.app_id).map(|s| s.id);
+            Some((app.app_id, app.id, sp))
+        })
+        .ok_or_else(|| anyhow::anyhow!("the fixture has no application named {name:?}"))?;
+    w.apps.insert(
+        name,
+        ScenarioApp {
+            app_id,
+            object_id,
+            service_principal_id,
+            certificate,
+        },
+    );
+    Ok(())
+}
+
 async fn register(
     w: &mut EntraWorld,
     name: &str,
