@@ -454,39 +454,36 @@ pub fn accepted_audiences(tenant: &Tenant, base_url: &str) -> Vec<String> {
 }
 
 fn audience_accepted(tenant: &Tenant, base_url: &str, aud: &str) -> bool {
-    let aud = aud.trim_end_matches('/');
+    // One trailing slash, not any number of them: `…/token//` names no token endpoint.
+    let aud = aud.strip_suffix('/').unwrap_or(aud);
     accepted_audiences(tenant, base_url)
         .iter()
         .any(|a| a.eq_ignore_ascii_case(aud))
 }
 
-/// Splits a v2 `scope` into the resource it names and its permissions.
+/// Splits a v2 `scope` into the resource it names and its OpenID scopes.
 struct ScopeRequest {
     resource: String,
-    permissions: Vec<String>,
     oidc: Vec<String>,
 }
 
 fn parse_scope(scope: &str, default_resource: Option<&str>) -> Result<ScopeRequest, LoginError> {
     let mut resource: Option<String> = None;
-    let mut permissions = Vec::new();
     let mut oidc = Vec::new();
     for item in scope.split_whitespace() {
         if OIDC_SCOPES.contains(&item.to_ascii_lowercase().as_str()) {
             oidc.push(item.to_ascii_lowercase());
             continue;
         }
-        let (res, perm) = match item.rfind('/') {
-            Some(i) if i > 0 && i + 1 < item.len() => {
-                (item[..i].to_string(), item[i + 1..].to_string())
-            }
+        let res = match item.rfind('/') {
+            Some(i) if i > 0 && i + 1 < item.len() => item[..i].to_string(),
             Some(_) => {
                 return Err(LoginError::InvalidScope {
                     scope: scope.to_string(),
                 });
             }
             None => match default_resource {
-                Some(d) => (d.to_string(), item.to_string()),
+                Some(d) => d.to_string(),
                 None => {
                     return Err(LoginError::InvalidScope {
                         scope: scope.to_string(),
@@ -504,16 +501,23 @@ fn parse_scope(scope: &str, default_resource: Option<&str>) -> Result<ScopeReque
             }
             _ => resource = Some(res),
         }
-        permissions.push(perm);
     }
     let resource = resource.ok_or_else(|| LoginError::InvalidScope {
         scope: scope.to_string(),
     })?;
-    Ok(ScopeRequest {
-        resource,
-        permissions,
-        oidc,
-    })
+    Ok(ScopeRequest { resource, oidc })
+}
+
+/// Whether a v2 `scope` asks for a permission other than `.default` on a named resource.
+fn names_a_permission(scope: &str) -> bool {
+    scope
+        .split_whitespace()
+        .filter(|item| !OIDC_SCOPES.contains(&item.to_ascii_lowercase().as_str()))
+        .filter_map(|item| match item.rfind('/') {
+            Some(i) if i > 0 && i + 1 < item.len() => Some(&item[i + 1..]),
+            _ => None,
+        })
+        .any(|permission| permission != ".default")
 }
 
 /// The resource of an app-only request: `{resource}/.default` on v2, `resource` on v1.
@@ -525,13 +529,14 @@ fn app_resource<'t>(
     let name = match endpoint {
         Endpoint::V1 => param.trim().to_string(),
         Endpoint::V2 => {
-            let request = parse_scope(param, None)?;
-            if request.permissions.iter().any(|p| p != ".default") {
+            // A named permission is refused before the resources are compared (1002012, then
+            // 700022), in the documented order of checks.
+            if names_a_permission(param) {
                 return Err(LoginError::ScopeWithoutDefault {
                     scope: param.to_string(),
                 });
             }
-            request.resource
+            parse_scope(param, None)?.resource
         }
     };
     let sp = tenant
@@ -795,13 +800,52 @@ mod tests {
         ));
     }
 
+    /// Regression (found by `tests/prop_assertion.rs`): a named permission and a second
+    /// resource in one scope gave 700022; the documented order says 1002012 comes first.
+    #[test]
+    fn named_permission_is_refused_before_multiple_resources() {
+        let tenant =
+            Tenant::from_fixture(crate::core::fixture::TenantFixture::default_fixture()).unwrap();
+        let scope = "https://graph.microsoft.com/User.Read https://unknown.example.com/.default";
+        assert!(matches!(
+            app_resource(&tenant, Endpoint::V2, scope),
+            Err(LoginError::ScopeWithoutDefault { .. })
+        ));
+        assert!(matches!(
+            app_resource(
+                &tenant,
+                Endpoint::V2,
+                "https://graph.microsoft.com/.default https://unknown.example.com/.default"
+            ),
+            Err(LoginError::MultipleResources)
+        ));
+    }
+
+    /// Regression (found by `tests/prop_assertion.rs`): any number of trailing slashes was
+    /// trimmed from `aud`, so `…/oauth2/v2.0/token//` was taken for the token endpoint.
+    #[test]
+    fn audience_tolerates_one_trailing_slash_only() {
+        let tenant =
+            Tenant::from_fixture(crate::core::fixture::TenantFixture::default_fixture()).unwrap();
+        let base = "https://127.0.0.1:8443";
+        let endpoint = format!("{base}/{}/oauth2/v2.0/token", tenant.id);
+        assert!(audience_accepted(&tenant, base, &endpoint));
+        assert!(audience_accepted(&tenant, base, &format!("{endpoint}/")));
+        assert!(!audience_accepted(&tenant, base, &format!("{endpoint}//")));
+    }
+
     #[test]
     fn scopes() {
         let s = parse_scope("https://graph.microsoft.com/.default openid", None)
             .ok()
             .unwrap();
         assert_eq!(s.resource, "https://graph.microsoft.com");
-        assert_eq!(s.permissions, vec![".default"]);
+        assert!(!names_a_permission(
+            "https://graph.microsoft.com/.default openid"
+        ));
+        assert!(names_a_permission(
+            "https://graph.microsoft.com/User.Read openid"
+        ));
         assert_eq!(s.oidc, vec!["openid"]);
         assert!(matches!(
             parse_scope(

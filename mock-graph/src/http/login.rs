@@ -77,14 +77,31 @@ pub fn error_body(
     correlation_id: &str,
     now: OffsetDateTime,
 ) -> Value {
+    raw_error_body(
+        error.code(),
+        error_value,
+        &error.message(),
+        correlation_id,
+        now,
+    )
+}
+
+/// Entra's error JSON for any AADSTS code and message: what `error_body` renders for the rule
+/// table, and `limits` for refusals that happen before any rule (oversized or unreadable
+/// requests).
+pub fn raw_error_body(
+    code: u32,
+    error_value: &str,
+    message: &str,
+    correlation_id: &str,
+    now: OffsetDateTime,
+) -> Value {
     let trace_id = Uuid::new_v4().to_string();
     let timestamp = entra_timestamp(now);
-    let code = error.code();
     json!({
         "error": error_value,
         "error_description": format!(
-            "AADSTS{code}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
-            error.message()
+            "AADSTS{code}: {message}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}"
         ),
         "error_codes": [code],
         "timestamp": timestamp,

@@ -11,6 +11,7 @@ use crate::state::MockState;
 
 pub mod control;
 pub mod graph;
+pub mod limits;
 pub mod login;
 pub mod server;
 pub mod services;
@@ -39,6 +40,8 @@ pub fn router(state: MockState) -> Router {
             control::observe,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Outermost: limits, and every refusal in the service's own format.
+        .layer(axum::middleware::from_fn(limits::enforce))
         .with_state(state)
 }
 

@@ -99,8 +99,12 @@ impl QueryOptions {
 fn parse_filter(text: &str) -> Result<Filter, GraphError> {
     let invalid = || GraphError::BadRequest(format!("Invalid filter clause: {text}"));
     let t = text.trim();
-    if t.len() > 11 && t[..11].eq_ignore_ascii_case("startswith(") && t.ends_with(')') {
-        let inner = &t[11..t.len() - 1];
+    // `get` rather than indexing: byte 11 may fall inside a multi-byte character.
+    let prefix = t.get(..11).filter(|p| p.eq_ignore_ascii_case("startswith("));
+    if let (Some(_), Some(inner)) = (prefix, t.get(11..t.len().saturating_sub(1)))
+        && t.len() > 11
+        && t.ends_with(')')
+    {
         let (prop, lit) = inner.split_once(',').ok_or_else(invalid)?;
         return Ok(Filter::StartsWith {
             property: prop.trim().to_string(),
@@ -255,6 +259,14 @@ fn decode_skiptoken(token: &str) -> Result<usize, GraphError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_filter_cut_inside_a_multibyte_character_is_a_bad_request() {
+        // Found by the odata_query fuzz target: slicing at byte 11 panicked here.
+        for text in ["startswithé(x", "ééééééééééé", "startswit\u{1F600})"] {
+            assert!(parse_filter(text).is_err(), "{text}");
+        }
+    }
+
     use super::*;
     use serde_json::json;
 
