@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 use uuid::Uuid;
 
+use crate::core::fixture::Cloud;
 use crate::core::login::{self, Endpoint, Form, TenantSegment, TokenRequest};
 use crate::core::login_error::LoginError;
 use crate::state::{MockState, TenantHandle, lock};
@@ -241,16 +242,44 @@ async fn instance_discovery(State(_): State<MockState>, parts: Parts) -> Respons
     }))
 }
 
-/// The tenant's id and cloud for a discovery document; `None` for `/common`.
-fn discovery_subject(
-    state: &MockState,
-    segment: &str,
-) -> Result<Option<(String, crate::core::fixture::Cloud)>, LoginFailure> {
+/// What a discovery document names: URLs on the host the request came to, under the tenant's
+/// id (or `/common`'s `{tenantid}` placeholder for the issuer), and the tenant's cloud.
+struct Discovery {
+    /// `scheme://host[:port]`.
+    base: String,
+    /// `host[:port]`.
+    host: String,
+    /// `{base}/{tenant id}` (or `{base}/common`).
+    tenant_url: String,
+    issuer_tenant: String,
+    cloud: Cloud,
+}
+
+fn discovery(state: &MockState, segment: &str, parts: &Parts) -> Result<Discovery, LoginFailure> {
     let handle = resolve_tenant(state, segment).map_err(discovery_failure)?;
-    Ok(handle.map(|h| {
-        let t = lock(&h);
-        (t.id.to_string(), t.cloud)
-    }))
+    let base = base_url(parts);
+    let host = base
+        .split_once("://")
+        .map(|(_, h)| h.to_string())
+        .unwrap_or_default();
+    let (path_tenant, issuer_tenant, cloud) = match handle {
+        Some(h) => {
+            let t = lock(&h);
+            (t.id.to_string(), t.id.to_string(), t.cloud)
+        }
+        None => (
+            segment.to_ascii_lowercase(),
+            "{tenantid}".to_string(),
+            Cloud::default(),
+        ),
+    };
+    Ok(Discovery {
+        tenant_url: format!("{base}/{path_tenant}"),
+        base,
+        host,
+        issuer_tenant,
+        cloud,
+    })
 }
 
 async fn openid_configuration_v2(
@@ -258,18 +287,13 @@ async fn openid_configuration_v2(
     Path(segment): Path<String>,
     parts: Parts,
 ) -> Result<Response, LoginFailure> {
-    let base = base_url(&parts);
-    let subject = discovery_subject(&state, &segment)?;
-    let (path_tenant, issuer_tenant, cloud) = match &subject {
-        Some((id, cloud)) => (id.clone(), id.clone(), *cloud),
-        None => (
-            segment.to_ascii_lowercase(),
-            "{tenantid}".to_string(),
-            Default::default(),
-        ),
-    };
-    let t = format!("{base}/{path_tenant}");
-    let host = base.split_once("://").map(|(_, h)| h).unwrap_or_default();
+    let Discovery {
+        base,
+        host,
+        tenant_url: t,
+        issuer_tenant,
+        cloud,
+    } = discovery(&state, &segment, &parts)?;
     Ok(metadata_response(json!({
         "token_endpoint": format!("{t}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -302,18 +326,13 @@ async fn openid_configuration_v1(
     Path(segment): Path<String>,
     parts: Parts,
 ) -> Result<Response, LoginFailure> {
-    let base = base_url(&parts);
-    let subject = discovery_subject(&state, &segment)?;
-    let (path_tenant, issuer_tenant, cloud) = match &subject {
-        Some((id, cloud)) => (id.clone(), id.clone(), *cloud),
-        None => (
-            segment.to_ascii_lowercase(),
-            "{tenantid}".to_string(),
-            Default::default(),
-        ),
-    };
-    let t = format!("{base}/{path_tenant}");
-    let host = base.split_once("://").map(|(_, h)| h).unwrap_or_default();
+    let Discovery {
+        base: _,
+        host,
+        tenant_url: t,
+        issuer_tenant,
+        cloud,
+    } = discovery(&state, &segment, &parts)?;
     Ok(metadata_response(json!({
         "token_endpoint": format!("{t}/oauth2/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],

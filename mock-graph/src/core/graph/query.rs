@@ -100,7 +100,9 @@ fn parse_filter(text: &str) -> Result<Filter, GraphError> {
     let invalid = || GraphError::BadRequest(format!("Invalid filter clause: {text}"));
     let t = text.trim();
     // `get` rather than indexing: byte 11 may fall inside a multi-byte character.
-    let prefix = t.get(..11).filter(|p| p.eq_ignore_ascii_case("startswith("));
+    let prefix = t
+        .get(..11)
+        .filter(|p| p.eq_ignore_ascii_case("startswith("));
     if let (Some(_), Some(inner)) = (prefix, t.get(11..t.len().saturating_sub(1)))
         && t.len() > 11
         && t.ends_with(')')
