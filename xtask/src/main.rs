@@ -98,9 +98,19 @@ fn ensure_apt_packages() -> Result<(), String> {
             APT_PACKAGES.join(" ")
         ));
     }
+    apt_install(APT_PACKAGES)?;
+    if apt_packages_present() {
+        Ok(())
+    } else {
+        Err("the apt packages installed but swtpm or tss2-esys is still missing".into())
+    }
+}
+
+/// `apt-get install`s `packages` (through sudo unless root), updating the package lists first:
+/// a fresh machine has none.
+fn apt_install(packages: &[&str]) -> Result<(), String> {
     let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
-    eprintln!("xtask: installing {}", APT_PACKAGES.join(" "));
-    // A fresh machine has empty package lists: update first.
+    eprintln!("xtask: installing {}", packages.join(" "));
     run(sudo, &["apt-get", "update", "-qq"])?;
     let mut install = vec![
         "env",
@@ -111,13 +121,8 @@ fn ensure_apt_packages() -> Result<(), String> {
         "-qq",
         "--no-install-recommends",
     ];
-    install.extend_from_slice(APT_PACKAGES);
-    run(sudo, &install)?;
-    if apt_packages_present() {
-        Ok(())
-    } else {
-        Err("the apt packages installed but swtpm or tss2-esys is still missing".into())
-    }
+    install.extend_from_slice(packages);
+    run(sudo, &install)
 }
 
 fn is_root() -> bool {
@@ -164,20 +169,7 @@ fn ensure_python_venv() -> Result<PathBuf, String> {
     let venv_str = venv.display().to_string();
     if run(&[], &[system_python, "-m", "venv", "--clear", &venv_str]).is_err() {
         // Debian's own python3 needs python3-venv for `-m venv`.
-        let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
-        run(sudo, &["apt-get", "update", "-qq"])?;
-        run(
-            sudo,
-            &[
-                "env",
-                "DEBIAN_FRONTEND=noninteractive",
-                "apt-get",
-                "install",
-                "-y",
-                "-qq",
-                "python3-venv",
-            ],
-        )?;
+        apt_install(&["python3-venv"])?;
         run(&[], &[system_python, "-m", "venv", "--clear", &venv_str])?;
     }
     let python_str = python.display().to_string();
