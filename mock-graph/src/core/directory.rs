@@ -140,6 +140,25 @@ fn default_sign_in_audience() -> String {
     "AzureADMyOrg".to_string()
 }
 
+impl Application {
+    /// A new single-tenant application with no credentials, as Graph creates it.
+    pub fn new(id: ObjectId, app_id: AppId, display_name: &str, now: OffsetDateTime) -> Self {
+        Application {
+            id,
+            app_id,
+            display_name: display_name.to_string(),
+            sign_in_audience: default_sign_in_audience(),
+            created_date_time: Some(now),
+            identifier_uris: Vec::new(),
+            is_fallback_public_client: None,
+            key_credentials: Vec::new(),
+            password_credentials: Vec::new(),
+            required_resource_access: Vec::new(),
+            owners: Vec::new(),
+        }
+    }
+}
+
 /// A role that a resource's service principal offers (`roles` claim values).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -197,6 +216,22 @@ fn default_sp_type() -> String {
 }
 
 impl ServicePrincipal {
+    /// The service principal of this tenant's application `app_id`.
+    pub fn for_application(id: ObjectId, app_id: AppId, display_name: &str, tenant: Uuid) -> Self {
+        ServicePrincipal {
+            id,
+            app_id,
+            display_name: display_name.to_string(),
+            account_enabled: true,
+            app_owner_organization_id: Some(tenant),
+            service_principal_type: default_sp_type(),
+            service_principal_names: vec![app_id.to_string()],
+            app_roles: Vec::new(),
+            key_credentials: Vec::new(),
+            is_public_client: false,
+        }
+    }
+
     /// Whether `resource` (an appId or one of the names) designates this service principal.
     /// Entra compares App ID URIs without regard to case or a trailing slash.
     pub fn is_named(&self, resource: &str) -> bool {

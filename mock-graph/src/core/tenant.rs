@@ -224,31 +224,19 @@ impl Tenant {
             service_principal_id: ObjectId::new_random(),
         };
         let now = self.now();
-        self.applications.push(Application {
-            id: registered.application_id,
-            app_id: registered.app_id,
-            display_name: display_name.to_string(),
-            sign_in_audience: "AzureADMyOrg".into(),
-            created_date_time: Some(now),
-            identifier_uris: Vec::new(),
-            is_fallback_public_client: None,
-            key_credentials: Vec::new(),
-            password_credentials: Vec::new(),
-            required_resource_access: Vec::new(),
-            owners: Vec::new(),
-        });
-        self.service_principals.push(ServicePrincipal {
-            id: registered.service_principal_id,
-            app_id: registered.app_id,
-            display_name: display_name.to_string(),
-            account_enabled: true,
-            app_owner_organization_id: Some(self.id.0),
-            service_principal_type: "Application".into(),
-            service_principal_names: vec![registered.app_id.to_string()],
-            app_roles: Vec::new(),
-            key_credentials: Vec::new(),
-            is_public_client: false,
-        });
+        self.applications.push(Application::new(
+            registered.application_id,
+            registered.app_id,
+            display_name,
+            now,
+        ));
+        self.service_principals
+            .push(ServicePrincipal::for_application(
+                registered.service_principal_id,
+                registered.app_id,
+                display_name,
+                self.id.0,
+            ));
         registered
     }
 

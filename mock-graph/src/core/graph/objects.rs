@@ -519,21 +519,16 @@ pub fn create_service_principal(
             "The service principal cannot be created, updated, or restored because the service principal name {app_id} is already in use."
         )));
     }
-    let sp = ServicePrincipal {
-        id: ObjectId::new_random(),
+    let mut sp = ServicePrincipal::for_application(
+        ObjectId::new_random(),
         app_id,
-        display_name: app.display_name.clone(),
-        account_enabled: obj
-            .get("accountEnabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        app_owner_organization_id: Some(t.id.0),
-        service_principal_type: "Application".into(),
-        service_principal_names: vec![app_id.to_string()],
-        app_roles: Vec::new(),
-        key_credentials: Vec::new(),
-        is_public_client: false,
-    };
+        &app.display_name,
+        t.id.0,
+    );
+    sp.account_enabled = obj
+        .get("accountEnabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let view = service_principal_view(&sp, false);
     t.service_principals.push(sp);
     Ok(Reply::created("servicePrincipals/$entity".into(), view))

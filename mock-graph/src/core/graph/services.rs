@@ -408,19 +408,8 @@ fn register_application(t: &mut Tenant, body: &Value) -> Result<ServiceReply, Gr
         Some((id, app_id)) => (200, id, app_id),
         None => {
             let (id, app_id) = (ObjectId::new_random(), AppId::new_random());
-            t.applications.push(Application {
-                id,
-                app_id,
-                display_name: name.clone(),
-                sign_in_audience: "AzureADMyOrg".into(),
-                created_date_time: Some(now),
-                identifier_uris: Vec::new(),
-                is_fallback_public_client: None,
-                key_credentials: Vec::new(),
-                password_credentials: Vec::new(),
-                required_resource_access: Vec::new(),
-                owners: Vec::new(),
-            });
+            t.applications
+                .push(Application::new(id, app_id, &name, now));
             (201, id, app_id)
         }
     };
@@ -428,18 +417,9 @@ fn register_application(t: &mut Tenant, body: &Value) -> Result<ServiceReply, Gr
         Some(s) => s.id,
         None => {
             let id = ObjectId::new_random();
-            t.service_principals.push(ServicePrincipal {
-                id,
-                app_id,
-                display_name: name.clone(),
-                account_enabled: true,
-                app_owner_organization_id: Some(t.id.0),
-                service_principal_type: "Application".into(),
-                service_principal_names: vec![app_id.to_string()],
-                app_roles: Vec::new(),
-                key_credentials: Vec::new(),
-                is_public_client: false,
-            });
+            let tenant = t.id.0;
+            t.service_principals
+                .push(ServicePrincipal::for_application(id, app_id, &name, tenant));
             id
         }
     };
