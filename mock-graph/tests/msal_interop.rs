@@ -27,6 +27,16 @@ for name, credential in cfg["cases"].items():
         client_credential=credential,
     )
     out[name] = app.acquire_token_for_client([cfg["scope"]])
+
+# A Graph request authenticated by MSAL: read the application and its keyCredentials.
+token = out["rs256_thumbprint"].get("access_token")
+if token:
+    import requests
+    r = requests.get(
+        cfg["graph_url"],
+        headers={"Authorization": "Bearer " + token, "client-request-id": cfg["client_request_id"]},
+    )
+    out["graph"] = {"status": r.status_code, "headers": dict(r.headers), "body": r.json()}
 print(json.dumps(out))
 "#;
 
@@ -64,14 +74,20 @@ async fn msal_python_gets_tokens_with_a_certificate() {
         let r = t.register_application("MSAL interop");
         t.add_certificate(r.application_id, &cert.der, start, end)
             .unwrap();
+        let graph = "00000003-0000-0000-c000-000000000000".parse().unwrap();
+        t.assign_app_role(r.service_principal_id, graph, "Application.Read.All")
+            .unwrap();
         r
     });
+    let client_request_id = uuid::Uuid::new_v4().to_string();
 
     let dir = tempfile::tempdir().unwrap();
     let config = json!({
         "client_id": app.app_id.to_string(),
         "authority": format!("{}/{}", server.url, server.tenant_id),
         "scope": "https://graph.microsoft.com/.default",
+        "graph_url": format!("{}/v1.0/applications(appId='{}')?$select=id,appId,keyCredentials", server.url, app.app_id),
+        "client_request_id": client_request_id,
         "cases": {
             "rs256_thumbprint": {"private_key": cert.private_key_pem().unwrap(), "thumbprint": cert.sha1_hex()},
             "ps256_public_certificate": {"private_key": cert.private_key_pem().unwrap(), "public_certificate": cert.certificate_pem()},
@@ -112,6 +128,31 @@ async fn msal_python_gets_tokens_with_a_certificate() {
         assert_eq!(claims["appidacr"], "2", "{case}");
         assert_eq!(claims["aud"], "https://graph.microsoft.com", "{case}");
     }
+    let graph = &results["graph"];
+    assert_eq!(graph["status"], 200, "{graph}");
+    assert_eq!(graph["body"]["appId"], app.app_id.to_string(), "{graph}");
+    assert_eq!(
+        graph["headers"]["client-request-id"],
+        client_request_id.as_str(),
+        "{graph}"
+    );
+    let keys = graph["body"]["keyCredentials"]
+        .as_array()
+        .expect("keyCredentials selected");
+    assert_eq!(keys.len(), 1, "{graph}");
+    assert_eq!(keys[0]["type"], "AsymmetricX509Cert");
+    assert_eq!(keys[0]["usage"], "Verify");
+    let key_b64 = keys[0]["key"]
+        .as_str()
+        .expect("key is returned when selected on one object");
+    use base64::Engine;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(key_b64)
+            .unwrap(),
+        cert.der
+    );
+
     let refused = &results["unregistered"];
     assert_eq!(refused["error"], "invalid_client", "{refused}");
     assert_eq!(refused["error_codes"], json!([700027]), "{refused}");
