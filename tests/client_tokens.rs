@@ -203,3 +203,117 @@ async fn expired_certificate_credential_is_aadsts700027() {
         .unwrap_err();
     assert_eq!(err.aadsts_code(), Some(700027), "{err}");
 }
+
+/// The token requests the tenant answered, as (status, fault rule id).
+fn token_requests(server: &TestServer) -> Vec<(Option<u16>, Option<String>)> {
+    server.with_tenant(|t| {
+        t.journal
+            .entries()
+            .into_iter()
+            .filter(|e| e.operation.as_deref() == Some("token"))
+            .map(|e| (e.status, e.fault))
+            .collect()
+    })
+}
+
+/// Throttling and an outage injected in the mock, waited out on simulated time; then the
+/// cache: served while fresh, renewed before expiry, never served once expired.
+#[tokio::test]
+async fn retries_and_cache_against_mock_faults_on_simulated_time() {
+    use adsync_client::clock::Clock;
+    use mock_graph::core::faults::FaultSpec;
+
+    let server = TestServer::start().await.expect("mock starts");
+    let ca = std::fs::read(server.ca_pem.as_ref().expect("TLS")).unwrap();
+    let clock = FixedClock::new(server.with_tenant(|t| t.now()));
+    let sleeper = Arc::new(SimulatedSleeper::with_clock(clock.clone()));
+    let client = TokenClient::new(
+        Arc::new(ReqwestTransport::new(Some(&ca)).unwrap()),
+        sleeper.clone(),
+        Arc::new(clock.clone()),
+        Endpoints::new(&server.url, &server.url)
+            .unwrap()
+            .with_graph_resource(GRAPH),
+        server.tenant_id.to_string().as_str().into(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let key = SoftwareKeyStore::new(dir.path()).create_key().unwrap();
+    let cert = managed_cert(key.as_ref(), &clock);
+    let app_id = register(&server, &cert, None);
+    let cred = credential(&app_id, &cert, key, AssertionAlgorithm::Ps256);
+    let fault = |json: &str| {
+        server.with_tenant(|t| {
+            t.faults
+                .add(FaultSpec::from_json(json.as_bytes()).unwrap())
+                .unwrap()
+        })
+    };
+    let throttled = fault(
+        r#"{"match": {"operation": "token"}, "status": 429, "error": "temporarily_unavailable", "retry_after": 7, "count": 1}"#,
+    );
+    let outage = fault(r#"{"match": {"operation": "token"}, "status": 503, "count": 1}"#);
+
+    let first = client
+        .app_token(&cred, GRAPH)
+        .await
+        .expect("a token after two retries");
+    assert_eq!(
+        sleeper.slept()[0],
+        std::time::Duration::from_secs(7),
+        "Retry-After honoured"
+    );
+    assert_eq!(
+        sleeper.slept().len(),
+        2,
+        "one wait per refusal: {:?}",
+        sleeper.slept()
+    );
+    assert_eq!(
+        token_requests(&server),
+        vec![
+            (Some(429), Some(throttled)),
+            (Some(503), Some(outage)),
+            (Some(200), None)
+        ]
+    );
+
+    // The client's and the tenant's clocks move together, as time does.
+    let advance = |by: time::Duration| {
+        clock.advance(by);
+        server.with_tenant(|t| t.advance_clock(by));
+    };
+
+    // Fresh: served from the cache, no request.
+    advance(time::Duration::minutes(30));
+    let cached = client.app_token(&cred, GRAPH).await.unwrap();
+    assert_eq!(cached.secret(), first.secret());
+    assert_eq!(token_requests(&server).len(), 3);
+
+    // Within five minutes of expiry: renewed.
+    advance(time::Duration::minutes(26));
+    let renewed = client.app_token(&cred, GRAPH).await.unwrap();
+    assert_ne!(renewed.secret(), first.secret());
+    assert_eq!(token_requests(&server).len(), 4);
+
+    // Expired and the service down for good: an error, never the stale token.
+    advance(time::Duration::hours(2));
+    fault(r#"{"match": {"operation": "token"}, "status": 503}"#);
+    let err = client
+        .app_token(&cred, GRAPH)
+        .await
+        .expect_err("no stale token");
+    match &err {
+        TokenError::Aadsts(e) => assert_eq!(e.status, 503, "{err}"),
+        other => panic!("expected the service's 503 answer, got {other}"),
+    }
+    assert_eq!(
+        sleeper.slept().len(),
+        2 + 3,
+        "three bounded retries: {:?}",
+        sleeper.slept()
+    );
+    assert!(
+        renewed.expires_at() < clock.now(),
+        "the cached token had expired"
+    );
+}
