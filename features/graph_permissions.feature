@@ -43,6 +43,11 @@ Feature: Granting a brought application its permissions through Microsoft Graph
     When "ContosoSync" requests a token for "93625bc8-bfe2-437a-97e0-3d0060024faa/.default"
     Then a token is issued with the roles "PasswordWriteback.OffboardClient.All, PasswordWriteback.RefreshClient.All, PasswordWriteback.RegisterClientVersion.All"
 
+  Scenario: The service principal is found however the documentation writes its address
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" reads the service principal of "Microsoft Entra AD Synchronization Service" as the documentation writes it
+    Then Graph answers 200
+    And the answer has only the properties "id"
+
   Scenario: A Global Administrator may grant the role as well
     When the administrator "admin@contoso.onmicrosoft.com" grants "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service" to "ContosoSync"
     Then Graph answers 201

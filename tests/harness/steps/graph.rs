@@ -264,6 +264,29 @@ async fn reads_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow::
     Ok(())
 }
 
+/// One version of the Connect Sync documentation writes the address with a slash before the
+/// key and typographic quotes (`/servicePrincipals/(appId=‘…’)`); copied commands must work.
+#[when(
+    expr = "the administrator/user {string} reads the service principal of {string} as the documentation writes it"
+)]
+async fn reads_sp_as_documented(
+    w: &mut EntraWorld,
+    who: String,
+    resource: String,
+) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let app_id = resource_app_id(&resource);
+    call(
+        w,
+        Some(&token),
+        "GET",
+        &format!("servicePrincipals/(appId=\u{2018}{app_id}\u{2019})?$select=id"),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
 #[when(expr = "the administrator/user {string} reads the app roles of {string}")]
 #[given(expr = "the administrator/user {string} reads the app roles of {string}")]
 async fn reads_roles(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
