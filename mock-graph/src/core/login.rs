@@ -81,10 +81,13 @@ pub struct Grant {
     pub id_token_claims: Option<Map<String, Value>>,
     pub issued_at: OffsetDateTime,
     pub endpoint: Endpoint,
-    /// v1: the resource as requested; v2 user flows: the granted scopes.
+    /// The resource as the request named it (the v1 answer's `resource`, the token's `aud`).
     pub resource: String,
+    /// User flows: the granted scopes, for the v2 answer's `scope`.
     pub scope: Option<String>,
+    /// Whether the answer carries a refresh token (v1 user flows, or `offline_access`).
     pub refresh_token: bool,
+    /// User flows: base64url `{"uid","utid"}`, which MSAL needs to make an account.
     pub client_info: Option<String>,
 }
 
