@@ -631,14 +631,21 @@ fn credentials_mut(
     }
 }
 
-/// `addKey`: a new certificate, authorized by a proof signed with a current one.
-pub fn add_key(
-    t: &mut Tenant,
+/// The object `addKey`/`removeKey` act on and its credentials, once the body's proof of
+/// possession is verified against that object's current certificates.
+struct ProvenOwner<'b> {
+    id: ObjectId,
+    credentials: Vec<KeyCredential>,
+    body: &'b Map<String, Value>,
+}
+
+fn proven_owner<'b>(
+    t: &Tenant,
     caller: &Caller,
     owner: KeyOwner,
     key: &Key,
-    body: &Value,
-) -> Result<Reply, GraphError> {
+    body: &'b Value,
+) -> Result<ProvenOwner<'b>, GraphError> {
     let (id, creds) = key_owner(t, caller, owner, key)?;
     let obj = body_object(body)?;
     keys::verify_proof(
@@ -647,6 +654,22 @@ pub fn add_key(
         &creds,
         obj.get("proof").and_then(Value::as_str),
     )?;
+    Ok(ProvenOwner {
+        id,
+        credentials: creds,
+        body: obj,
+    })
+}
+
+/// `addKey`: a new certificate, authorized by a proof signed with a current one.
+pub fn add_key(
+    t: &mut Tenant,
+    caller: &Caller,
+    owner: KeyOwner,
+    key: &Key,
+    body: &Value,
+) -> Result<Reply, GraphError> {
+    let ProvenOwner { id, body: obj, .. } = proven_owner(t, caller, owner, key, body)?;
     if obj.get("passwordCredential").is_some_and(|p| !p.is_null()) {
         return Err(GraphError::BadRequest(
             "The mock supports addKey with certificates only (passwordCredential must be null)."
@@ -673,14 +696,11 @@ pub fn remove_key(
     key: &Key,
     body: &Value,
 ) -> Result<Reply, GraphError> {
-    let (id, creds) = key_owner(t, caller, owner, key)?;
-    let obj = body_object(body)?;
-    keys::verify_proof(
-        t.now(),
+    let ProvenOwner {
         id,
-        &creds,
-        obj.get("proof").and_then(Value::as_str),
-    )?;
+        credentials: creds,
+        body: obj,
+    } = proven_owner(t, caller, owner, key, body)?;
     let key_id_text = obj
         .get("keyId")
         .and_then(Value::as_str)
