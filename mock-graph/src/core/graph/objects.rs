@@ -406,20 +406,10 @@ pub fn create_application(
             "Invalid value specified for property 'displayName' of resource 'Application'.".into(),
         ));
     }
-    let mut app = Application {
-        id: ObjectId::new_random(),
-        app_id: AppId::new_random(),
-        display_name: String::new(),
-        sign_in_audience: "AzureADMyOrg".into(),
-        created_date_time: Some(t.now()),
-        identifier_uris: Vec::new(),
-        is_fallback_public_client: None,
-        key_credentials: Vec::new(),
-        password_credentials: Vec::new(),
-        required_resource_access: Vec::new(),
-        // Entra makes the creating user or application an owner.
-        owners: vec![caller.object_id()],
-    };
+    // The display name comes from `change` below.
+    let mut app = Application::new(ObjectId::new_random(), AppId::new_random(), "", t.now());
+    // Entra makes the creating user or application an owner.
+    app.owners = vec![caller.object_id()];
     apply_application_change(&mut app, change);
     let view = application_view(t, &app, false);
     t.applications.push(app);
