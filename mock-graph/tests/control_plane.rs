@@ -185,6 +185,24 @@ async fn a_snapshot_reloads_with_the_same_answers() {
         .status,
         404
     );
+    for (method, what) in [
+        ("GET", "faults"),
+        ("DELETE", "faults"),
+        ("GET", "requests"),
+        ("DELETE", "requests"),
+    ] {
+        for (tenant, status) in [
+            ("0e000000-0000-4000-8000-000000000000", 404),
+            ("not-a-guid", 400),
+        ] {
+            let path = format!("/_mock/tenants/{tenant}/{what}");
+            assert_eq!(
+                env.call(method, &path, None, None).await.status,
+                status,
+                "{method} {path}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

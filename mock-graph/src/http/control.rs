@@ -237,38 +237,44 @@ async fn add_fault(
     }
 }
 
-async fn list_faults(State(state): State<MockState>, Path(tid): Path<String>) -> Response {
-    match tenant(&state, &tid) {
-        Ok((_, h)) => ok_json(StatusCode::OK, json!({"value": lock(&h).faults.list()})),
-        Err(r) => r.into_response(),
-    }
+async fn list_faults(
+    State(state): State<MockState>,
+    Path(tid): Path<String>,
+) -> Result<Response, UnknownTenant> {
+    let (_, h) = tenant(&state, &tid)?;
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({"value": lock(&h).faults.list()}),
+    ))
 }
 
-async fn clear_faults(State(state): State<MockState>, Path(tid): Path<String>) -> Response {
-    match tenant(&state, &tid) {
-        Ok((_, h)) => {
-            lock(&h).faults.clear();
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(r) => r.into_response(),
-    }
+async fn clear_faults(
+    State(state): State<MockState>,
+    Path(tid): Path<String>,
+) -> Result<StatusCode, UnknownTenant> {
+    let (_, h) = tenant(&state, &tid)?;
+    lock(&h).faults.clear();
+    Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_requests(State(state): State<MockState>, Path(tid): Path<String>) -> Response {
-    match tenant(&state, &tid) {
-        Ok((_, h)) => ok_json(StatusCode::OK, json!({"value": lock(&h).journal.entries()})),
-        Err(r) => r.into_response(),
-    }
+async fn list_requests(
+    State(state): State<MockState>,
+    Path(tid): Path<String>,
+) -> Result<Response, UnknownTenant> {
+    let (_, h) = tenant(&state, &tid)?;
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({"value": lock(&h).journal.entries()}),
+    ))
 }
 
-async fn clear_requests(State(state): State<MockState>, Path(tid): Path<String>) -> Response {
-    match tenant(&state, &tid) {
-        Ok((_, h)) => {
-            lock(&h).journal.clear();
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(r) => r.into_response(),
-    }
+async fn clear_requests(
+    State(state): State<MockState>,
+    Path(tid): Path<String>,
+) -> Result<StatusCode, UnknownTenant> {
+    let (_, h) = tenant(&state, &tid)?;
+    lock(&h).journal.clear();
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Which service a path belongs to, for the shape of injected errors.
