@@ -118,7 +118,11 @@ async fn app_token_v2_has_entra_claims_and_verifies_against_jwks() {
         )
         .unwrap()
     });
-    let now = server.with_tenant(|t| t.now());
+    // Frozen, so the token's times can be predicted to the second.
+    let now = server.with_tenant(|t| {
+        t.clock = mock_graph::core::clock::VirtualClock::frozen(t.now());
+        t.now()
+    });
     let app_id = app.app_id.to_string();
     let assertion = app
         .cert
@@ -331,7 +335,12 @@ async fn the_tenant_clock_decides_key_validity() {
     let server = TestServer::start().await.unwrap();
     let http = client(&server);
     let app = register_app(&server);
-    server.with_tenant(|t| t.advance_clock(Duration::days(366)));
+    // Frozen, so the time the error carries is exactly the one read here, whatever the
+    // wall clock does in between.
+    server.with_tenant(|t| {
+        t.clock = mock_graph::core::clock::VirtualClock::frozen(t.now());
+        t.advance_clock(Duration::days(366));
+    });
     let later = server.with_tenant(|t| t.now());
     let app_id = app.app_id.to_string();
     // RS256 names the key by SHA-1 (`x5t`), which is what the message then prints.
