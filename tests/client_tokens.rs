@@ -110,6 +110,9 @@ async fn software_key_gets_tokens_with_ps256_and_rs256() {
 
 #[tokio::test]
 async fn swtpm_key_gets_tokens_with_ps256_and_rs256() {
+    if !prerequisites::swtpm("client_tokens::swtpm_key_gets_tokens_with_ps256_and_rs256") {
+        return;
+    }
     let s = setup().await;
     let sw = swtpm::Swtpm::start().unwrap();
     let tpm = Tpm::connect(&sw.tcti()).unwrap();

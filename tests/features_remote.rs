@@ -40,10 +40,16 @@ fn main() {
         .spawn()
         .expect("start the second mock");
     let mut line = String::new();
-    let stdout = child.stdout.take().expect("piped stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the ready line");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    stdout.read_line(&mut line).expect("the ready line");
+    // Keep reading: a pipe closed under a process that still writes to it makes that
+    // process's next write fail (and Rust's println! panic), which would take the tenant down
+    // in the middle of the run.
+    std::thread::spawn(move || {
+        for extra in stdout.lines().map_while(Result::ok) {
+            eprintln!("second mock: {extra}");
+        }
+    });
     let mock = SecondMock(child);
     let ready: serde_json::Value = serde_json::from_str(&line).expect("the ready line is JSON");
     let url = ready["url"]

@@ -323,16 +323,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_grant,
             exportable,
         } => {
-            let cert = server.new_local_machine_certificate(&NewCertificate {
-                provider: match provider {
-                    Provider::Tpm => KeyProviderKind::Tpm,
-                    Provider::Software => KeyProviderKind::Software,
-                },
-                subject_cn: subject.clone(),
-                validity: time::Duration::days(*validity_days),
-                grant_sync_account: !no_grant,
-                exportable: *exportable,
-            })?;
+            let cert = server
+                .new_local_machine_certificate(&NewCertificate {
+                    provider: match provider {
+                        Provider::Tpm => KeyProviderKind::Tpm,
+                        Provider::Software => KeyProviderKind::Software,
+                    },
+                    subject_cn: subject.clone(),
+                    validity: time::Duration::days(*validity_days),
+                    grant_sync_account: !no_grant,
+                    exportable: *exportable,
+                })
+                .await?;
             let info = cert.info()?;
             print(
                 &serde_json::json!({

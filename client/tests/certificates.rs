@@ -72,6 +72,9 @@ fn byoc_rejects_wrong_key_size_hash_and_type_with_a_clear_reason() {
 
 #[test]
 fn tpm_certificate_verifies_signatures_made_by_its_key() {
+    if !prerequisites::swtpm("certificates::tpm_certificate_verifies_signatures_made_by_its_key") {
+        return;
+    }
     let sw = swtpm::Swtpm::start().unwrap();
     let tpm = Tpm::connect(&sw.tcti()).unwrap();
     let key = tpm.create().unwrap();

@@ -14,6 +14,9 @@ fn tpm() -> (Swtpm, Tpm) {
 
 #[test]
 fn tpm_key_is_fixed_tpm_and_fixed_parent() {
+    if !prerequisites::swtpm("tpm_keys::tpm_key_is_fixed_tpm_and_fixed_parent") {
+        return;
+    }
     let (_sw, tpm) = tpm();
     let key = tpm.create().unwrap();
     let attrs = key.attributes().unwrap();
@@ -29,6 +32,9 @@ fn tpm_key_is_fixed_tpm_and_fixed_parent() {
 
 #[test]
 fn tpm_signs_rs256_and_ps256_from_one_key() {
+    if !prerequisites::swtpm("tpm_keys::tpm_signs_rs256_and_ps256_from_one_key") {
+        return;
+    }
     let (_sw, tpm) = tpm();
     let key = tpm.create_key().unwrap();
     for scheme in [
@@ -45,6 +51,9 @@ fn tpm_signs_rs256_and_ps256_from_one_key() {
 
 #[test]
 fn more_keys_than_object_slots_are_created_and_used_in_turn() {
+    if !prerequisites::swtpm("tpm_keys::more_keys_than_object_slots_are_created_and_used_in_turn") {
+        return;
+    }
     let (_sw, tpm) = tpm();
     // swtpm has three transient object slots; the primary takes one.
     let keys: Vec<_> = (0..6).map(|_| tpm.create().unwrap()).collect();
@@ -61,6 +70,9 @@ fn more_keys_than_object_slots_are_created_and_used_in_turn() {
 
 #[test]
 fn key_reopened_from_its_blobs_in_a_new_context_still_signs() {
+    if !prerequisites::swtpm("tpm_keys::key_reopened_from_its_blobs_in_a_new_context_still_signs") {
+        return;
+    }
     let sw = Swtpm::start().unwrap();
     let (stored, public) = {
         let tpm = Tpm::connect(&sw.tcti()).unwrap();
@@ -87,6 +99,9 @@ fn key_reopened_from_its_blobs_in_a_new_context_still_signs() {
 
 #[test]
 fn blobs_from_another_tpm_are_refused() {
+    if !prerequisites::swtpm("tpm_keys::blobs_from_another_tpm_are_refused") {
+        return;
+    }
     let (_sw1, tpm1) = tpm();
     let (_sw2, tpm2) = tpm();
     let key = tpm1.create().unwrap();
@@ -97,6 +112,9 @@ fn blobs_from_another_tpm_are_refused() {
 
 #[test]
 fn tpm_is_usable_from_async_code_via_spawn_blocking() {
+    if !prerequisites::swtpm("tpm_keys::tpm_is_usable_from_async_code_via_spawn_blocking") {
+        return;
+    }
     let (_sw, tpm) = tpm();
     let key = tpm.create_key().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()

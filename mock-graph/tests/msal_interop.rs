@@ -3,8 +3,8 @@
 //! `x5t` when given a SHA-1 thumbprint; PS256 + `x5t#S256` + `x5c` when given the public
 //! certificate), and sees Entra's error for an unregistered certificate.
 //!
-//! The Python environment comes from `cargo xtask test` (env `MOCK_GRAPH_INTEROP_PYTHON`, or
-//! `target/interop-venv`).
+//! The Python environment comes from `cargo xtask setup` (env `MOCK_GRAPH_INTEROP_PYTHON`, or
+//! `target/interop-venv`); without it the test skips with a line saying so.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -40,18 +40,6 @@ if token:
 print(json.dumps(out))
 "#;
 
-fn interop_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("MOCK_GRAPH_INTEROP_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/interop-venv/bin/python");
-    assert!(
-        venv.exists(),
-        "MSAL Python is not set up: run `cargo xtask test` (or `cargo xtask setup`), or set MOCK_GRAPH_INTEROP_PYTHON"
-    );
-    venv
-}
-
 fn payload(token: &str) -> Value {
     use base64::Engine;
     let part = token.split('.').nth(1).expect("a JWT");
@@ -64,7 +52,11 @@ fn payload(token: &str) -> Value {
 // Multi-threaded: the Python child is awaited synchronously while the server keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn msal_python_gets_tokens_with_a_certificate() {
-    let python = interop_python();
+    let Some(python) =
+        prerequisites::interop_python("msal_interop::msal_python_gets_tokens_with_a_certificate")
+    else {
+        return;
+    };
     let server = TestServer::start().await.unwrap();
     let now = server.with_tenant(|t| t.now());
     let (start, end) = (now - Duration::days(1), now + Duration::days(365));

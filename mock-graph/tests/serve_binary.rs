@@ -113,8 +113,9 @@ async fn ready_line_discovery_and_clean_shutdown() {
         if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
+        // Only a hang should meet this bound; the mock itself gives connections 5 s.
         assert!(
-            started.elapsed() < Duration::from_secs(10),
+            started.elapsed() < Duration::from_secs(60),
             "no exit after SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(20));

@@ -6,8 +6,12 @@
 //! `not-need-init,startup-clear`, and `start` has already had a `TPM2_GetRandom` answered.
 //!
 //! The tpm2-tss swtpm TCTI derives the control port as the server port + 1, so both ports are
-//! chosen together. Dropping the value kills the process and reaps it, which also happens while
-//! a panicking test unwinds.
+//! chosen together. swtpm must bind them itself (its `--server fd=` takes a connected socket,
+//! not a listener), so a port probed free can be taken by someone else, another test's swtpm
+//! included, before swtpm binds it. `start` therefore only hands out a port once the kernel
+//! says the listening socket on it belongs to its own process (Linux's `/proc`), and tries a
+//! fresh pair otherwise. Dropping the value kills the process and reaps it, which also happens
+//! while a panicking test unwinds.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -19,8 +23,10 @@ use std::time::{Duration, Instant};
 /// How many times a start is retried when the chosen ports were taken by someone else between
 /// probing them and swtpm binding them.
 const START_ATTEMPTS: usize = 8;
-/// How long one swtpm process gets to answer its first command.
-const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one swtpm process gets to answer its first command. A process that fails exits
+/// at once and is seen at once; this only bounds one that hangs, so it is generous enough for
+/// a machine whose cores are all busy.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Why an swtpm could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -136,12 +142,23 @@ impl Swtpm {
                 return Err(format!("swtpm exited with {status}"));
             }
             match probe(self.port) {
-                // The answer could come from a stranger who holds the port; only trust it
-                // while our process is still alive.
-                Ok(()) => match self.exited()? {
-                    None => return Ok(()),
-                    Some(status) => return Err(format!("swtpm exited with {status}")),
-                },
+                // The answer could come from a stranger who holds the port (another test's
+                // swtpm, while ours is still failing to bind): only trust it when the port's
+                // listener is our process's.
+                Ok(()) => {
+                    if let Some(status) = self.exited()? {
+                        return Err(format!("swtpm exited with {status}"));
+                    }
+                    return match listens_on(self.child.id(), self.port) {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err(format!(
+                            "port {} answered, but not from swtpm {}",
+                            self.port,
+                            self.child.id()
+                        )),
+                        Err(e) => Err(format!("cannot tell who holds port {}: {e}", self.port)),
+                    };
+                }
                 Err(e) if Instant::now() >= deadline => {
                     return Err(format!(
                         "no answer on port {} within {READY_TIMEOUT:?}: {e}",
@@ -223,11 +240,38 @@ fn pick_port_pair() -> Result<u16, Error> {
     })
 }
 
+/// Whether the process `pid` holds the listening socket on `127.0.0.1:port`: the socket's
+/// inode from `/proc/net/tcp`, looked for among the process's open files.
+fn listens_on(pid: u32, port: u16) -> std::io::Result<bool> {
+    // local_address is hex `0100007F:PORT` for 127.0.0.1; state 0A is LISTEN.
+    let wanted = format!("0100007F:{port:04X}");
+    let table = std::fs::read_to_string("/proc/net/tcp")?;
+    let inode = table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(1) == Some(&wanted.as_str()) && fields.get(3) == Some(&"0A"))
+            .then(|| fields.get(9).map(|i| format!("socket:[{i}]")))
+            .flatten()
+    });
+    let Some(inode) = inode else {
+        return Ok(false);
+    };
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        if std::fs::read_link(entry?.path())
+            .is_ok_and(|target| target.as_os_str() == inode.as_str())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Sends `TPM2_GetRandom(8)` and expects a success response: proof that a started TPM answers.
 fn probe(port: u16) -> std::io::Result<()> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    // A refused connection fails at once; the timeouts only bound a peer that accepts and
+    // then says nothing, and must not be shorter than a busy machine needs to answer.
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     // tag TPM_ST_NO_SESSIONS, size 12, TPM_CC_GetRandom, bytesRequested 8
     let command: [u8; 12] = [
         0x80, 0x01, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x01, 0x7b, 0x00, 0x08,
@@ -242,5 +286,56 @@ fn probe(port: u16) -> std::io::Result<()> {
         Err(std::io::Error::other(format!(
             "unexpected TPM response header {header:02x?}"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a port that another TPM answers on (another test's swtpm took it between
+    /// our probe and our swtpm's bind) must not be handed out as ours.
+    #[test]
+    fn a_stranger_answering_on_the_port_is_not_taken_for_ours() {
+        if !prerequisites::swtpm("swtpm::a_stranger_answering_on_the_port_is_not_taken_for_ours") {
+            return;
+        }
+        let stranger = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let port = stranger.local_addr().expect("address").port();
+        // Answers every connection as a TPM would answer GetRandom.
+        std::thread::spawn(move || {
+            for mut conn in stranger.incoming().flatten() {
+                let mut command = [0u8; 12];
+                if conn.read_exact(&mut command).is_ok() {
+                    let _ = conn.write_all(&[
+                        0x80, 0x01, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 1,
+                        2, 3, 4, 5, 6, 7, 8,
+                    ]);
+                }
+            }
+        });
+        let state_dir = tempfile::tempdir().expect("temporary directory");
+        let log_path = state_dir.path().join("swtpm.log");
+        let child = spawn("swtpm", state_dir.path(), port, &log_path).expect("swtpm runs");
+        let mut ours = Swtpm {
+            child,
+            port,
+            state_dir,
+        };
+        let verdict = ours.wait_ready();
+        assert!(
+            verdict.is_err(),
+            "port {port} was taken for ours although a stranger holds it"
+        );
+    }
+
+    #[test]
+    fn our_own_listener_is_recognised() {
+        if !prerequisites::swtpm("swtpm::our_own_listener_is_recognised") {
+            return;
+        }
+        let tpm = Swtpm::start().expect("swtpm starts");
+        assert_eq!(listens_on(tpm.pid(), tpm.port()).ok(), Some(true));
+        assert_eq!(listens_on(std::process::id(), tpm.port()).ok(), Some(false));
     }
 }

@@ -10,6 +10,9 @@ fn process_exists(pid: u32) -> bool {
 
 #[test]
 fn started_instance_answers_and_names_its_tcti() {
+    if !prerequisites::swtpm("swtpm::started_instance_answers_and_names_its_tcti") {
+        return;
+    }
     let tpm = Swtpm::start().expect("swtpm starts");
     assert_eq!(tpm.ctrl_port(), tpm.port() + 1);
     assert_eq!(
@@ -22,6 +25,9 @@ fn started_instance_answers_and_names_its_tcti() {
 
 #[test]
 fn drop_kills_the_process_and_removes_the_state() {
+    if !prerequisites::swtpm("swtpm::drop_kills_the_process_and_removes_the_state") {
+        return;
+    }
     let tpm = Swtpm::start().expect("swtpm starts");
     let pid = tpm.pid();
     let dir = tpm.state_dir().to_path_buf();
@@ -32,6 +38,9 @@ fn drop_kills_the_process_and_removes_the_state() {
 
 #[test]
 fn drop_runs_when_a_test_panics() {
+    if !prerequisites::swtpm("swtpm::drop_runs_when_a_test_panics") {
+        return;
+    }
     let pid = std::sync::Arc::new(std::sync::Mutex::new(0u32));
     let seen = pid.clone();
     let outcome = std::panic::catch_unwind(move || {
@@ -47,6 +56,9 @@ fn drop_runs_when_a_test_panics() {
 
 #[test]
 fn parallel_instances_get_distinct_ports() {
+    if !prerequisites::swtpm("swtpm::parallel_instances_get_distinct_ports") {
+        return;
+    }
     let handles: Vec<_> = (0..4)
         .map(|_| std::thread::spawn(|| Swtpm::start().expect("swtpm starts")))
         .collect();

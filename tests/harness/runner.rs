@@ -22,6 +22,8 @@ pub struct HarnessOptions {
 
 /// Tag of scenarios that need the mock's control plane (clock, faults, direct state).
 pub const MOCK_ONLY: &str = "mock-only";
+/// Tag of scenarios whose sync server keeps its keys in a TPM (swtpm).
+pub const TPM: &str = "tpm";
 
 /// Runs every feature file and exits with the suite's verdict.
 pub async fn run() {
@@ -44,24 +46,42 @@ pub async fn run() {
     if let Some(url) = &remote {
         eprintln!("running against {url}; scenarios tagged @{MOCK_ONLY} are left out");
     }
+    // Scenarios tagged @tpm need swtpm: without it they are left out, visibly, or the run
+    // fails when nothing may be skipped (`cargo xtask test`).
+    let without_tpm = !prerequisites::swtpm_installed();
+    if without_tpm {
+        prerequisites::missing(
+            &format!("every scenario tagged @{TPM}"),
+            "swtpm (the TPM 2.0 emulator)",
+        );
+    }
     let snapshot_always = std::env::var("ENTRA_HARNESS_SNAPSHOT").is_ok_and(|v| v == "always");
     let features = concat!(env!("CARGO_MANIFEST_DIR"), "/features");
     EntraWorld::cucumber()
-        .after(move |_feature, _rule, scenario, finished, world| {
+        .after(move |feature, _rule, scenario, finished, world| {
             let failed = matches!(
                 finished,
                 ScenarioFinished::StepFailed(..) | ScenarioFinished::BeforeHookFailed(..)
             );
+            // Scenarios run concurrently and an outline's examples share one name: the file
+            // and line make the snapshot's name unique to this run of this scenario.
+            let file = feature
+                .path
+                .as_ref()
+                .and_then(|p| p.file_stem())
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let snapshot_name = format!("{file} {} {}", scenario.position.line, scenario.name);
             async move {
                 let Some(world) = world else { return };
                 if failed {
                     eprintln!(
                         "\nScenario failed: {}\n{}",
                         scenario.name,
-                        world.failure_report(&scenario.name)
+                        world.failure_report(&snapshot_name)
                     );
                 } else if snapshot_always {
-                    world.save_final_snapshot(&scenario.name);
+                    world.save_final_snapshot(&snapshot_name);
                 }
             }
             .boxed_local()
@@ -86,8 +106,8 @@ pub async fn run() {
                 (None, Some(expr)) => expr.eval(tags.iter().map(|t| t.as_str())),
                 (None, None) => true,
             };
-            let mock_only = tags.iter().any(|t| t.trim_start_matches('@') == MOCK_ONLY);
-            selected && (remote.is_none() || !mock_only)
+            let tagged = |tag: &str| tags.iter().any(|t| t.trim_start_matches('@') == tag);
+            selected && (remote.is_none() || !tagged(MOCK_ONLY)) && !(without_tpm && tagged(TPM))
         })
         .await;
 }

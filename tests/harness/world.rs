@@ -136,6 +136,7 @@ impl EntraWorld {
 
     /// What to show when a scenario failed: the tenant's last answers from the journal, and
     /// where its final state was saved (load it with `mock-graph serve --fixture <file>`).
+    /// `scenario` names the snapshot file and must be unique within the run.
     pub fn failure_report(&self, scenario: &str) -> String {
         let Some(tenant) = &self.tenant else {
             return "no tenant was started".into();
@@ -195,6 +196,9 @@ pub fn save_snapshot(scenario: &str, snapshot: &str) -> std::io::Result<std::pat
         .collect::<Vec<_>>()
         .join("-");
     let path = dir.join(format!("{}.json", &name[..name.len().min(120)]));
-    std::fs::write(&path, snapshot)?;
+    // Written whole or not at all: a reader (or a second run) never sees half a snapshot.
+    let mut file = tempfile::NamedTempFile::new_in(&dir)?;
+    std::io::Write::write_all(&mut file, snapshot.as_bytes())?;
+    file.persist(&path).map_err(|e| e.error)?;
     Ok(path)
 }

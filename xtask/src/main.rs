@@ -4,7 +4,8 @@
 //! - a Python virtual environment with `msal` under `target/interop-venv` (the interop test
 //!   runs Microsoft's own client against the mock);
 //!
-//! then `cargo test --workspace`, passing on any arguments after `--`.
+//! then `cargo test --workspace` with `ENTRA_TESTS_REQUIRE_ALL=1` (a test whose prerequisite is
+//! missing fails instead of skipping), passing on any arguments after `--`.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,9 @@ fn test(extra: &[String]) -> Result<(), String> {
         .args(["test", "--workspace"])
         .args(extra)
         .env("MOCK_GRAPH_INTEROP_PYTHON", &python)
+        // Everything is installed now: a test that would skip for a missing prerequisite
+        // fails instead, so a green run never hides one.
+        .env("ENTRA_TESTS_REQUIRE_ALL", "1")
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if status.success() {

@@ -33,7 +33,16 @@ pub struct NewCertificate {
 
 impl SyncServer {
     /// Creates a key and a self-signed certificate in LOCAL_MACHINE.
-    pub fn new_local_machine_certificate(
+    pub async fn new_local_machine_certificate(
+        &self,
+        request: &NewCertificate,
+    ) -> Result<Certificate, LifecycleError> {
+        let request = request.clone();
+        self.blocking(move |server| server.new_local_machine_certificate_now(&request))
+            .await
+    }
+
+    fn new_local_machine_certificate_now(
         &self,
         request: &NewCertificate,
     ) -> Result<Certificate, LifecycleError> {

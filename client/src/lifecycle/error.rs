@@ -47,6 +47,10 @@ pub enum LifecycleError {
         app_id: ClientId,
         missing: Vec<String>,
     },
+    /// A blocking job (key generation, TPM commands) did not finish: it panicked or the
+    /// runtime is shutting down.
+    #[error("a background key operation did not finish: {0}")]
+    Background(String),
     /// An answer the client cannot use.
     #[error("unexpected answer from {what}: {reason}")]
     Unexpected { what: String, reason: String },

@@ -53,7 +53,12 @@ pub enum AutomaticOnboarding {
 
 impl SyncServer {
     /// A new managed key and certificate in the sync account's CURRENT_USER store.
-    pub(crate) fn create_managed_certificate(&self) -> Result<Certificate, LifecycleError> {
+    pub(crate) async fn create_managed_certificate(&self) -> Result<Certificate, LifecycleError> {
+        self.blocking(|server| server.create_managed_certificate_now())
+            .await
+    }
+
+    fn create_managed_certificate_now(&self) -> Result<Certificate, LifecycleError> {
         let provider = self.providers().preferred();
         let signer = provider.create_key()?;
         let request =
@@ -105,8 +110,10 @@ impl SyncServer {
                 (cert, StoreKind::LocalMachine, ManagedBy::Customer)
             }
             None => (
-                self.reusable_pending_managed_certificate(&config)?
-                    .map_or_else(|| self.create_managed_certificate(), Ok)?,
+                match self.reusable_pending_managed_certificate(&config)? {
+                    Some(cert) => cert,
+                    None => self.create_managed_certificate().await?,
+                },
                 StoreKind::CurrentUser,
                 ManagedBy::ConnectSync,
             ),
@@ -375,7 +382,7 @@ impl SyncServer {
             .await?;
         let cert = match self.reusable_pending_managed_certificate(config)? {
             Some(cert) => cert,
-            None => self.create_managed_certificate()?,
+            None => self.create_managed_certificate().await?,
         };
         let display_name = config.application_display_name();
         let key = crate::graph::KeyCredential::for_certificate(&cert)?;

@@ -194,7 +194,7 @@ impl SyncServer {
                         "the certificate is yours (BYOC/BYOA): create a new one and pass --certificate-sha256-hash".into(),
                     ));
                 }
-                let cert = self.create_managed_certificate()?;
+                let cert = self.create_managed_certificate().await?;
                 JournalCertificate {
                     certificate_sha256_hash: cert.sha256_hash(),
                     store: StoreKind::CurrentUser,

@@ -126,6 +126,20 @@ impl SyncServer {
         }
     }
 
+    /// Runs `job` on tokio's blocking pool with a clone of this server. Key generation (100 ms
+    /// to a second in software or in a TPM) and TPM commands block; on an async worker they
+    /// would stall every other task of the runtime for that long (timers, TLS handshakes, a
+    /// mock served from the same process).
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(SyncServer) -> Result<T, LifecycleError> + Send + 'static,
+    ) -> Result<T, LifecycleError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || job(this))
+            .await
+            .map_err(|e| LifecycleError::Background(e.to_string()))?
+    }
+
     pub fn state_dir(&self) -> &Path {
         &self.options.state_dir
     }

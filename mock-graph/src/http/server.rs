@@ -35,6 +35,11 @@ impl std::error::Error for Dropped {}
 
 /// How long open connections get to finish after shutdown is asked for.
 const GRACE: Duration = Duration::from_secs(5);
+/// How long a client gets to complete its TLS handshake. The clock runs from accept, so it
+/// also counts the time the client's own process takes to get to its side of the handshake:
+/// on a loaded CI machine a test process busy generating RSA keys took over 9 s. Only a
+/// client that never speaks should meet this limit.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Serves `app` on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -86,7 +91,7 @@ pub async fn serve(
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     let tls_stream = match tokio::time::timeout(
-                        Duration::from_secs(10),
+                        HANDSHAKE_TIMEOUT,
                         acceptor.accept(stream),
                     )
                     .await
@@ -96,7 +101,12 @@ pub async fn serve(
                             tracing::debug!("TLS handshake with {peer} failed: {e}");
                             return;
                         }
-                        Err(_) => return,
+                        Err(_) => {
+                            tracing::warn!(
+                                "closed the connection from {peer}: no TLS handshake within {HANDSHAKE_TIMEOUT:?}"
+                            );
+                            return;
+                        }
                     };
                     let conn =
                         builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);

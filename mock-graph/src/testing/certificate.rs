@@ -47,6 +47,16 @@ impl TestCertificate {
         Ok(TestCertificate { key, der })
     }
 
+    /// [`TestCertificate::generate`] on tokio's blocking pool. RSA key generation takes 50 to
+    /// 500 ms of CPU; done on an async worker it stalls every other task of the runtime (the
+    /// in-process mocks' TLS handshakes among them) for that long, so async tests use this.
+    pub async fn generate_async(
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> anyhow::Result<Self> {
+        tokio::task::spawn_blocking(move || Self::generate(not_before, not_after)).await?
+    }
+
     /// A certificate and its PKCS#8 private key, both PEM (such as `fixtures/keys/*.pem`).
     pub fn from_pem(certificate_pem: &str, private_key_pem: &str) -> anyhow::Result<Self> {
         let der = pem_body(certificate_pem, "CERTIFICATE")?;

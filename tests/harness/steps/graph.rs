@@ -483,10 +483,10 @@ async fn grants_unknown(
 
 /// A new certificate valid from a day ago for 180 days (by the tenant's clock), and its
 /// keyCredential as Graph takes it.
-fn new_certificate(w: &EntraWorld, name: &str) -> anyhow::Result<(TestCertificate, Value)> {
+async fn new_certificate(w: &EntraWorld, name: &str) -> anyhow::Result<(TestCertificate, Value)> {
     let now = w.tenant().now();
     let (start, end) = (now - Duration::days(1), now + Duration::days(179));
-    let cert = TestCertificate::generate(start, end)?;
+    let cert = TestCertificate::generate_async(start, end).await?;
     let credential = json!({
         "type": "AsymmetricX509Cert",
         "usage": "Verify",
@@ -534,7 +534,7 @@ async fn adds_certificate(
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let (cert, credential) = new_certificate(w, &cert_name)?;
+    let (cert, credential) = new_certificate(w, &cert_name).await?;
     keys.push(credential);
     let a = call(
         w,
@@ -576,7 +576,7 @@ async fn add_key(
     };
     let jwt = match proof.as_str() {
         "a proof signed by another key" => {
-            let (other, _) = new_certificate(w, "another key")?;
+            let (other, _) = new_certificate(w, "another key").await?;
             Some(signed(&other, &claims))
         }
         "a proof for Microsoft Graph" => {
@@ -604,7 +604,7 @@ async fn send_add_key(
     cert_name: String,
     proof: Option<String>,
 ) -> anyhow::Result<()> {
-    let (cert, credential) = new_certificate(w, &cert_name)?;
+    let (cert, credential) = new_certificate(w, &cert_name).await?;
     let object_id = w.app(app).object_id.to_string();
     let body = json!({
         "keyCredential": credential,

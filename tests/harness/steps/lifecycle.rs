@@ -126,8 +126,14 @@ async fn new_server_in(
     let endpoints = Endpoints::new(&w.tenant().base_url, &w.tenant().base_url)?
         .with_graph_resource(graph_resource);
     let (swtpm, tpm) = if with_tpm {
-        let sw = swtpm::Swtpm::start().context("starting swtpm (is it installed?)")?;
-        let tpm = Tpm::connect(&sw.tcti())?;
+        // Starting swtpm waits for the process to answer; off the async workers, so the
+        // scenarios running beside this one are not held up.
+        let (sw, tpm) = tokio::task::spawn_blocking(|| -> anyhow::Result<_> {
+            let sw = swtpm::Swtpm::start().context("starting swtpm (is it installed?)")?;
+            let tpm = Tpm::connect(&sw.tcti())?;
+            Ok((sw, tpm))
+        })
+        .await??;
         (Some(sw), Some(tpm))
     } else {
         (None, None)
@@ -326,13 +332,16 @@ async fn admin_certificate(
         other => bail!("unknown key provider {other:?} (the TPM, software)"),
     };
     let srv = sync(w);
-    let cert = srv.server.new_local_machine_certificate(&NewCertificate {
-        provider,
-        subject_cn: format!("{name}.contoso.com"),
-        validity: Duration::days(days),
-        grant_sync_account: grant,
-        exportable: false,
-    })?;
+    let cert = srv
+        .server
+        .new_local_machine_certificate(&NewCertificate {
+            provider,
+            subject_cn: format!("{name}.contoso.com"),
+            validity: Duration::days(days),
+            grant_sync_account: grant,
+            exportable: false,
+        })
+        .await?;
     srv.certs.insert(name, cert.sha256_hash());
     Ok(())
 }
@@ -969,7 +978,8 @@ async fn revoke(w: &mut EntraWorld) -> anyhow::Result<()> {
 async fn foreign_credential(w: &mut EntraWorld) -> anyhow::Result<()> {
     let app = tenant_app(w)?;
     let now = sync(w).clock.now();
-    let cert = mock_graph::testing::TestCertificate::generate(now, now + Duration::days(90))?;
+    let cert =
+        mock_graph::testing::TestCertificate::generate_async(now, now + Duration::days(90)).await?;
     w.mock()
         .with_tenant(|t| t.add_certificate(app.id, &cert.der, now, now + Duration::days(90)));
     Ok(())

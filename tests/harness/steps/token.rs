@@ -69,7 +69,7 @@ async fn register(
     let now = w.tenant().now();
     let start = now - Duration::days(from_days_ago);
     let end = start + Duration::days(for_days);
-    let certificate = TestCertificate::generate(start, end)?;
+    let certificate = TestCertificate::generate_async(start, end).await?;
     let r = w
         .tenant()
         .register_application(name, &certificate.der, start, end, with_sp)
@@ -263,7 +263,7 @@ pub const CHANGES: &[&str] = &[
     "only OpenID scopes",
 ];
 
-fn apply(
+async fn apply(
     change: &str,
     call: &mut TokenCall,
     app: &ScenarioApp,
@@ -439,15 +439,16 @@ fn apply(
         }
         "a certificate not registered on the application" => {
             let other =
-                TestCertificate::generate(now - Duration::days(1), now + Duration::days(30))?;
+                TestCertificate::generate_async(now - Duration::days(1), now + Duration::days(30))
+                    .await?;
             call.header = other.header(call.alg);
             call.other_signer = Some(other);
         }
         "a signature by another key" => {
-            call.other_signer = Some(TestCertificate::generate(
-                now - Duration::days(1),
-                now + Duration::days(30),
-            )?);
+            call.other_signer = Some(
+                TestCertificate::generate_async(now - Duration::days(1), now + Duration::days(30))
+                    .await?,
+            );
         }
         "a tampered payload" => {
             call.after_signing = Some(|token| {
@@ -529,7 +530,7 @@ async fn request_token(
         raw: None,
         after_signing: None,
     };
-    apply(change, &mut call, app, &base, (&tenant_id, &domain), now)?;
+    apply(change, &mut call, app, &base, (&tenant_id, &domain), now).await?;
     if call.get("client_assertion").is_some() {
         let signer = call.other_signer.as_ref().unwrap_or(&app.certificate);
         let mut assertion = match call.raw.take() {

@@ -1,0 +1,85 @@
+//! What some tests need from the machine, and what they do when it is missing.
+//!
+//! A plain `cargo test` on a machine that never ran `cargo xtask setup` lacks swtpm and the
+//! Python environment with MSAL. The tests that need them then **skip visibly**: each writes
+//! one line to the terminal (past libtest's output capture) naming what is missing and the
+//! command that installs it, and returns without checking anything. Skipping, rather than
+//! failing, keeps the other few hundred tests useful to a developer who only changed, say,
+//! the Graph rules; the lines keep the gap impossible to miss.
+//!
+//! `cargo xtask test` (and so CI) sets [`REQUIRE_ALL`]: there a missing prerequisite fails
+//! the test with the same message, so a green CI run never hides a skipped test.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Set (to anything but `0` or empty) to turn every skip into a failure.
+pub const REQUIRE_ALL: &str = "ENTRA_TESTS_REQUIRE_ALL";
+/// The command that installs every prerequisite.
+pub const SETUP: &str = "cargo xtask setup";
+
+/// Whether a missing prerequisite must fail the test instead of skipping it.
+pub fn required() -> bool {
+    std::env::var(REQUIRE_ALL).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Reports that `test` cannot run because `what` is missing: one line on the terminal, or a
+/// panic (failing the test) under [`REQUIRE_ALL`].
+pub fn missing(test: &str, what: &str) {
+    let reason = format!("{what} is missing; `{SETUP}` installs it");
+    if required() {
+        panic!("{test} cannot run: {reason} ({REQUIRE_ALL} is set: nothing may be skipped)");
+    }
+    // Straight to the stream: `eprintln!` inside a passing test is swallowed by libtest. The
+    // leading newline keeps the line clear of libtest's progress dots.
+    let _ = writeln!(std::io::stderr().lock(), "\nSKIPPED {test}: {reason}");
+}
+
+/// Whether the `swtpm` emulator can be run.
+pub fn swtpm_installed() -> bool {
+    Command::new("swtpm")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// For a test that needs swtpm: `true` when it may run, otherwise reports the skip.
+pub fn swtpm(test: &str) -> bool {
+    let present = swtpm_installed();
+    if !present {
+        missing(test, "swtpm (the TPM 2.0 emulator)");
+    }
+    present
+}
+
+/// The Python interpreter with MSAL for the interop tests: `MOCK_GRAPH_INTEROP_PYTHON`, or
+/// the venv `cargo xtask setup` makes in `target/interop-venv`. `None` (after reporting the
+/// skip) when there is none.
+pub fn interop_python(test: &str) -> Option<PathBuf> {
+    let python = std::env::var_os("MOCK_GRAPH_INTEROP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/interop-venv/bin/python")
+        });
+    let has_msal = Command::new(&python)
+        .args(["-c", "import msal"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_msal {
+        Some(python)
+    } else {
+        missing(
+            test,
+            &format!(
+                "a Python with MSAL ({}; or set MOCK_GRAPH_INTEROP_PYTHON)",
+                python.display()
+            ),
+        );
+        None
+    }
+}
