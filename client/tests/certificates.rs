@@ -101,3 +101,50 @@ fn tpm_certificate_verifies_signatures_made_by_its_key() {
     assert!(check.hardware_backed);
     assert!(key.is_hardware_backed());
 }
+
+/// Regression (suite under load): key generation used to run inside the async call, so the
+/// runtime could do nothing else for its duration (in the harness, the in-process mocks'
+/// TLS handshakes waited behind it until they timed out). On a one-thread runtime, a task
+/// spawned before the call only runs before the call returns if the call yields while the key
+/// is made.
+#[tokio::test(flavor = "current_thread")]
+async fn key_generation_leaves_the_runtime_free() {
+    use adsync_client::clock::FixedClock;
+    use adsync_client::cloud::Endpoints;
+    use adsync_client::lifecycle::byoc::{KeyProviderKind, NewCertificate};
+    use adsync_client::lifecycle::{ServerOptions, SyncServer};
+    use adsync_client::retry::{RetryPolicy, SimulatedSleeper};
+    use adsync_client::testing::ScriptedTransport;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let clock = FixedClock::new(datetime!(2026-06-01 00:00 UTC));
+    let server = SyncServer::new(ServerOptions {
+        state_dir: dir.path().to_path_buf(),
+        clock: Arc::new(clock.clone()),
+        http: Arc::new(ScriptedTransport::new()),
+        sleeper: Arc::new(SimulatedSleeper::with_clock(clock)),
+        endpoints: Endpoints::new("https://login.invalid", "https://graph.invalid").unwrap(),
+        services_url: None,
+        tpm: None,
+        retry: RetryPolicy::none(),
+    });
+    let other_task_ran = Arc::new(AtomicBool::new(false));
+    let flag = other_task_ran.clone();
+    tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+    server
+        .new_local_machine_certificate(&NewCertificate {
+            provider: KeyProviderKind::Software,
+            subject_cn: "byoc.contoso.com".into(),
+            validity: time::Duration::days(90),
+            grant_sync_account: true,
+            exportable: false,
+        })
+        .await
+        .unwrap();
+    assert!(
+        other_task_ran.load(Ordering::SeqCst),
+        "the runtime was held for the whole key generation"
+    );
+}

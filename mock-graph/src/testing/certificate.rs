@@ -185,3 +185,26 @@ fn pem(label: &str, der: &[u8]) -> String {
     out.push_str(&format!("-----END {label}-----\n"));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Regression (suite under load): harness steps made their keys on the async workers and
+    /// held up the in-process mocks' TLS handshakes past the server's limit. A task spawned
+    /// before the call runs before the call returns only if the call yields while the key is
+    /// made (one-thread runtime).
+    #[tokio::test(flavor = "current_thread")]
+    async fn generate_async_leaves_the_runtime_free() {
+        let other_task_ran = Arc::new(AtomicBool::new(false));
+        let flag = other_task_ran.clone();
+        tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        let now = OffsetDateTime::now_utc();
+        TestCertificate::generate_async(now, now + time::Duration::days(1))
+            .await
+            .expect("certificate");
+        assert!(other_task_ran.load(Ordering::SeqCst));
+    }
+}
