@@ -26,7 +26,6 @@ use crate::core::journal::JournalEntry;
 use crate::core::login_error::LoginError;
 use crate::state::{MockState, ReplaceTenantError, TenantHandle, lock};
 
-use super::BODY_LIMIT;
 use super::graph::{RequestIds, error_response};
 use super::server::DropConnection;
 
@@ -370,15 +369,16 @@ pub async fn observe(State(state): State<MockState>, req: Request, next: Next) -
     }
     let method = req.method().clone();
     let operation = operation_of(&method, &path);
-    // The token endpoint names its client in the form body: read it, then hand it on.
+    // The token endpoint names its client in the form body: read it, then hand it on. The
+    // body is in memory already, within its limit (`limits::enforce` read it).
     let (req, form) = if operation == Some("token") {
         let (parts, body) = req.into_parts();
-        match axum::body::to_bytes(body, BODY_LIMIT).await {
+        match axum::body::to_bytes(body, usize::MAX).await {
             Ok(bytes) => (
                 Request::from_parts(parts, Body::from(bytes.clone())),
                 Some(bytes),
             ),
-            Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+            Err(_) => return StatusCode::BAD_REQUEST.into_response(),
         }
     } else {
         (req, None)
