@@ -23,6 +23,7 @@ use crate::core::graph::GraphError;
 use crate::core::graph::auth;
 use crate::core::ids::TenantId;
 use crate::core::journal::JournalEntry;
+use crate::core::json;
 use crate::core::login_error::LoginError;
 use crate::state::{MockState, ReplaceTenantError, TenantHandle, lock};
 
@@ -192,7 +193,7 @@ async fn set_clock(
         Ok(t) => t,
         Err(r) => return r.into_response(),
     };
-    let change: ClockChange = match serde_json::from_slice(&body) {
+    let change: ClockChange = match json::from_slice(&body) {
         Ok(c) => c,
         Err(e) => {
             return refuse(
@@ -202,15 +203,15 @@ async fn set_clock(
         }
     };
     let mut t = lock(&handle);
-    match (change.advance_seconds, change.set) {
-        (Some(n), None) => t.advance_clock(Duration::seconds(n)),
-        (None, Some(at)) => t.clock.set(at),
-        _ => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "give exactly one of `advance_seconds` and `set`",
-            );
-        }
+    let moved = match (change.advance_seconds, change.set) {
+        (Some(n), None) => t
+            .try_advance_clock(Duration::seconds(n))
+            .map_err(|e| format!("`advance_seconds`: {e}")),
+        (None, Some(at)) => t.set_clock(at).map_err(|e| format!("`set`: {e}")),
+        _ => Err("give exactly one of `advance_seconds` and `set`".to_string()),
+    };
+    if let Err(message) = moved {
+        return refuse(StatusCode::BAD_REQUEST, message);
     }
     // Writes held back by replication lag may be due now.
     t.settle_replication();
