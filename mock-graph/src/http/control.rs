@@ -2,8 +2,6 @@
 //! request journal), and the middleware that applies fault rules to every other request and
 //! journals it. Never part of Entra's surface.
 
-use std::time::Duration as StdDuration;
-
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
@@ -412,9 +410,9 @@ pub async fn observe(State(state): State<MockState>, req: Request, next: Next) -
     };
     let mut req = req;
     if let Some(rule) = &rule {
-        if rule.spec.delay_ms > 0 {
+        if let Some(delay) = rule.spec.delay() {
             // Latency, not simulated time: a real delay is what the client must live with.
-            tokio::time::sleep(StdDuration::from_millis(rule.spec.delay_ms)).await;
+            tokio::time::sleep(delay).await;
         }
         if rule.spec.drop_connection {
             record(None, None, Some(rule));
@@ -428,10 +426,8 @@ pub async fn observe(State(state): State<MockState>, req: Request, next: Next) -
             record(Some(status), Some(code), Some(rule));
             return resp;
         }
-        if rule.spec.lag_seconds > 0 {
-            let lag = i64::try_from(rule.spec.lag_seconds).unwrap_or(i64::MAX);
-            req.extensions_mut()
-                .insert(ReplicationLag(Duration::seconds(lag)));
+        if let Some(lag) = rule.spec.lag() {
+            req.extensions_mut().insert(ReplicationLag(lag));
         }
     }
     let resp = next.run(req).await;
