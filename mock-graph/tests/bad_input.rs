@@ -526,12 +526,16 @@ impl<'a> Target<'a> {
         if self.h1.is_some() { "TLS" } else { "plain" }
     }
 
-    async fn wire(&self, http2: bool) -> Box<dyn Wire> {
-        let addr = self
-            .server
+    /// `127.0.0.1:PORT`.
+    fn host(&self) -> &str {
+        self.server
             .url
             .split_once("://")
-            .map_or(self.server.url.as_str(), |(_, a)| a);
+            .map_or(self.server.url.as_str(), |(_, a)| a)
+    }
+
+    async fn wire(&self, http2: bool) -> Box<dyn Wire> {
+        let addr = self.host();
         // A small send buffer, as a client on a real network has in effect: the upload is
         // still under way when the server decides, which is when an early close cuts it off.
         // With loopback's autotuned buffers the kernel would take the whole 2 MiB at once and
@@ -584,8 +588,10 @@ impl<'a> Target<'a> {
     }
 }
 
-/// An HTTP/1.1 request whose body is framed by Content-Length, or by chunks without it.
+/// An HTTP/1.1 request to `host` whose body is framed by Content-Length, or by chunks without
+/// it.
 fn framed_request(
+    host: &str,
     method: &str,
     target: &str,
     headers: &[(&str, &str)],
@@ -593,7 +599,7 @@ fn framed_request(
     chunked: bool,
     close: bool,
 ) -> Vec<u8> {
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\n");
     if close {
         head.push_str("Connection: close\r\n");
     }
@@ -1110,8 +1116,15 @@ async fn upload(target: &Target<'_>, family: &Family, how: Upload) -> Result<Ans
     let headers = [("Content-Type", family.content_type)];
     match how {
         Upload::Http1 { chunked } => {
-            let request =
-                framed_request(family.method, &family.path, &headers, &body, chunked, true);
+            let request = framed_request(
+                target.host(),
+                family.method,
+                &family.path,
+                &headers,
+                &body,
+                chunked,
+                true,
+            );
             target.h1(&request, 1).await.map(|mut a| a.remove(0))
         }
         Upload::Http2 { content_length } => {
@@ -1219,6 +1232,7 @@ async fn after_an_oversized_body_the_connection_carries_the_next_request() {
     let tid = server.tenant_id;
     for chunked in [false, true] {
         let mut both = framed_request(
+            target.host(),
             "POST",
             &format!("/{tid}/oauth2/v2.0/token"),
             &[("Content-Type", FORM_TYPE)],
@@ -1383,4 +1397,1218 @@ async fn over_http2_oversized_requests_get_the_services_format() {
     good_request_succeeds(&server, &http, &good)
         .await
         .expect("the server still serves");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers from outside. Every number a client can send that feeds arithmetic or a conversion:
+// the tenant clock (`advance_seconds`, `set`, a fixture's `clock.now`), fault rules
+// (`lag_seconds`, `delay_ms`, `retry_after`, `count`, `status`), Graph's `$top` and
+// `$skiptoken`, key credential dates, addKey proof times, assertion NumericDates, tokens
+// issued at the ends of the clock's range, a fixture's export count. One table, one helper:
+// each row is sent by the write-then-read client over TLS and gets exactly its status, a
+// refusal naming the field in the service's own format, never a 5xx.
+// ---------------------------------------------------------------------------------------------
+
+mod graph_support;
+
+use graph_support::{Env, SYNC_SERVICE, TestCert};
+use mock_graph::core::tenant::{RegisteredApplication, Tenant};
+
+/// What a row's requests can use.
+struct Num<'a> {
+    env: &'a Env,
+    /// An application with the certificate `cert`: assertions, proofs and its own token.
+    app: RegisteredApplication,
+    cert: TestCert,
+    /// Another certificate, to add with addKey.
+    new_cert: TestCert,
+    /// An application without credentials, whose keyCredentials the rows replace.
+    keys_app: RegisteredApplication,
+}
+
+impl Num<'_> {
+    fn tid(&self) -> String {
+        self.env.server.tenant_id.to_string()
+    }
+
+    fn now(&self) -> i64 {
+        self.env.now().unix_timestamp()
+    }
+
+    /// A JWT signed by `cert`, with the claims as raw JSON text (numbers JSON values cannot
+    /// hold, such as 1e400, included).
+    fn jwt(&self, header: Value, claims: &str) -> String {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let signature = URL_SAFE_NO_PAD.encode(self.cert.sign(input.as_bytes()));
+        format!("{input}.{signature}")
+    }
+}
+
+/// Who a row's request authenticates as (tokens are fetched when the row is sent).
+#[derive(Clone, Copy, Debug)]
+enum As {
+    Nobody,
+    /// A Global Administrator's delegated Graph token.
+    Admin,
+    /// The application's own Graph token (it may roll its own keys).
+    App,
+    /// The application's token for the synchronization service.
+    SyncApp,
+}
+
+/// A request of a row.
+struct Sent {
+    method: &'static str,
+    path: String,
+    body: Vec<u8>,
+    content_type: &'static str,
+}
+
+struct NumberCase {
+    name: &'static str,
+    side: Side,
+    /// Arranges the tenant in-process first: state a fixture or snapshot could have brought.
+    arrange: Option<fn(&Num, &mut Tenant)>,
+    who: As,
+    build: fn(&Num) -> Sent,
+    expect: u16,
+    /// What a refusal's message must contain: the field's name (Graph's own words for it
+    /// where Graph has them, the clamped date for AADSTS700024).
+    names: &'static str,
+}
+
+fn clock(n: &Num, body: &str) -> Sent {
+    Sent {
+        method: "POST",
+        path: format!("/_mock/tenants/{}/clock", n.tid()),
+        body: body.as_bytes().to_vec(),
+        content_type: JSON,
+    }
+}
+
+/// A fault rule on an operation no row calls, with `members` added.
+fn fault(n: &Num, members: &str) -> Sent {
+    Sent {
+        method: "POST",
+        path: format!("/_mock/tenants/{}/faults", n.tid()),
+        body: format!(r#"{{"match": {{"operation": "passwordWriteback.offboard"}}, {members}}}"#)
+            .into_bytes(),
+        content_type: JSON,
+    }
+}
+
+fn get(path: String) -> Sent {
+    Sent {
+        method: "GET",
+        path,
+        body: Vec::new(),
+        content_type: JSON,
+    }
+}
+
+fn top(value: &str) -> Sent {
+    get(format!("/v1.0/applications?$top={value}"))
+}
+
+fn skiptoken(offset: &str) -> Sent {
+    use base64::Engine;
+    let token =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("mock-offset:{offset}"));
+    get(format!("/v1.0/applications?$skiptoken={token}"))
+}
+
+/// PATCH of the keys application's keyCredentials with one credential of these members.
+fn key_dates(n: &Num, members: &str) -> Sent {
+    Sent {
+        method: "PATCH",
+        path: format!("/v1.0/applications/{}", n.keys_app.application_id),
+        body: format!(r#"{{"keyCredentials": [{{{members}}}]}}"#).into_bytes(),
+        content_type: JSON,
+    }
+}
+
+fn symmetric(n: &Num, start: &str, end: &str) -> Sent {
+    key_dates(
+        n,
+        &format!(
+            r#""type": "Symmetric", "usage": "Sign", "key": "AAECAwQFBgc=", "startDateTime": "{start}", "endDateTime": "{end}""#
+        ),
+    )
+}
+
+fn certificate_until(n: &Num, end: &str) -> Sent {
+    key_dates(
+        n,
+        &format!(
+            r#""type": "AsymmetricX509Cert", "usage": "Verify", "key": "{}", "endDateTime": "{end}""#,
+            n.cert.key_b64()
+        ),
+    )
+}
+
+/// addKey on the application with a proof whose `nbf` and `exp` are these raw JSON values.
+fn add_key(n: &Num, nbf: &str, exp: &str) -> Sent {
+    let oid = n.app.application_id;
+    let proof = n.jwt(
+        serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": n.cert.x5t()}),
+        &format!(
+            r#"{{"aud": "00000002-0000-0000-c000-000000000000", "iss": "{oid}", "nbf": {nbf}, "exp": {exp}}}"#
+        ),
+    );
+    Sent {
+        method: "POST",
+        path: format!("/v1.0/applications/{oid}/addKey"),
+        body: serde_json::json!({"keyCredential": n.new_cert.key_credential(), "passwordCredential": null, "proof": proof})
+            .to_string()
+            .into_bytes(),
+        content_type: JSON,
+    }
+}
+
+/// A client-credentials request with an assertion whose time claims are these raw JSON
+/// members (`"exp": 1e300, "nbf": 0`).
+fn assertion(n: &Num, times: &str) -> Sent {
+    let app_id = n.app.app_id.to_string();
+    let aud = n.env.server.token_url_v2();
+    let jwt = n.jwt(
+        serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": n.cert.x5t()}),
+        &format!(r#"{{"aud": "{aud}", "iss": "{app_id}", "sub": "{app_id}", {times}}}"#),
+    );
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("client_id", &app_id)
+        .append_pair("scope", "https://graph.microsoft.com/.default")
+        .append_pair("client_assertion_type", JWT_BEARER)
+        .append_pair("client_assertion", &jwt)
+        .finish();
+    Sent {
+        method: "POST",
+        path: format!("/{}/oauth2/v2.0/token", n.tid()),
+        body: form.into_bytes(),
+        content_type: FORM_TYPE,
+    }
+}
+
+/// A token for the Global Administrator by password (the grant that needs no certificate, so
+/// it works at any time the tenant clock shows).
+fn password_grant(n: &Num) -> Sent {
+    let upn = format!("admin@{}", n.env.domain());
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "password")
+        .append_pair("client_id", graph_support::GRAPH_CLI)
+        .append_pair("username", &upn)
+        .append_pair("password", graph_support::PASSWORD)
+        .append_pair("scope", "https://graph.microsoft.com/.default")
+        .finish();
+    Sent {
+        method: "POST",
+        path: format!("/{}/oauth2/v2.0/token", n.tid()),
+        body: form.into_bytes(),
+        content_type: FORM_TYPE,
+    }
+}
+
+/// A new tenant from the default fixture under a fresh id and domain, with this clock.
+fn tenant_with_clock(clock: Value) -> Sent {
+    let mut fixture: Value =
+        serde_json::from_str(mock_graph::core::fixture::DEFAULT_FIXTURE_JSON).expect("fixture");
+    fixture["tenant"]["id"] = Value::String(uuid::Uuid::new_v4().to_string());
+    fixture["tenant"]["initialDomain"] = Value::String(format!(
+        "n{}.onmicrosoft.com",
+        uuid::Uuid::new_v4().simple()
+    ));
+    fixture["tenant"]["verifiedDomains"] = Value::Array(Vec::new());
+    fixture["clock"] = clock;
+    Sent {
+        method: "POST",
+        path: "/_mock/tenants".into(),
+        body: fixture.to_string().into_bytes(),
+        content_type: JSON,
+    }
+}
+
+/// The tenant's own snapshot put back, with this clock.
+fn snapshot_with_clock(n: &Num, clock: Value) -> Sent {
+    let mut snapshot =
+        serde_json::to_value(n.env.server.with_tenant(|t| t.to_fixture())).expect("snapshot JSON");
+    snapshot["clock"] = clock;
+    Sent {
+        method: "PUT",
+        path: format!("/_mock/tenants/{}/snapshot", n.tid()),
+        body: snapshot.to_string().into_bytes(),
+        content_type: JSON,
+    }
+}
+
+const LONGEST_LAG: &str = "3155760000";
+
+/// The rows run in order: the clock rows that move the tenant's time come last.
+const NUMBERS: &[NumberCase] = &[
+    // Fault rules.
+    NumberCase {
+        name: "lag_seconds: u64::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""lag_seconds": 18446744073709551615"#),
+        expect: 400,
+        names: "`lag_seconds`",
+    },
+    NumberCase {
+        name: "lag_seconds: i64::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""lag_seconds": 9223372036854775807"#),
+        expect: 400,
+        names: "`lag_seconds`",
+    },
+    NumberCase {
+        name: "lag_seconds: a second over a century",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""lag_seconds": 3155760001"#),
+        expect: 400,
+        names: "`lag_seconds`",
+    },
+    NumberCase {
+        name: "lag_seconds: negative",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""lag_seconds": -1"#),
+        expect: 400,
+        names: "`lag_seconds`",
+    },
+    NumberCase {
+        name: "lag_seconds: a fraction",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""lag_seconds": 1.5"#),
+        expect: 400,
+        names: "`lag_seconds`",
+    },
+    NumberCase {
+        name: "lag_seconds: a century",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""lag_seconds": 3155760000"#),
+        expect: 201,
+        names: "",
+    },
+    NumberCase {
+        name: "delay_ms: u64::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""delay_ms": 18446744073709551615"#),
+        expect: 400,
+        names: "`delay_ms`",
+    },
+    NumberCase {
+        name: "delay_ms: a millisecond over five minutes",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""delay_ms": 300001"#),
+        expect: 400,
+        names: "`delay_ms`",
+    },
+    NumberCase {
+        name: "delay_ms: negative",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""delay_ms": -5"#),
+        expect: 400,
+        names: "`delay_ms`",
+    },
+    NumberCase {
+        name: "delay_ms: five minutes",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""delay_ms": 300000"#),
+        expect: 201,
+        names: "",
+    },
+    NumberCase {
+        name: "retry_after: u64::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 429, "retry_after": 18446744073709551615"#),
+        expect: 400,
+        names: "`retry_after`",
+    },
+    NumberCase {
+        name: "retry_after: past i32::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 429, "retry_after": 2147483648"#),
+        expect: 400,
+        names: "`retry_after`",
+    },
+    NumberCase {
+        name: "retry_after: negative",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 429, "retry_after": -1"#),
+        expect: 400,
+        names: "`retry_after`",
+    },
+    NumberCase {
+        name: "retry_after: i32::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 429, "retry_after": 2147483647"#),
+        expect: 201,
+        names: "",
+    },
+    NumberCase {
+        name: "count: zero",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 429, "count": 0"#),
+        expect: 400,
+        names: "`count`",
+    },
+    NumberCase {
+        name: "count: negative",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 429, "count": -1"#),
+        expect: 400,
+        names: "`count`",
+    },
+    NumberCase {
+        name: "count: past u32::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 429, "count": 4294967296"#),
+        expect: 400,
+        names: "`count`",
+    },
+    NumberCase {
+        name: "count: u32::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 429, "count": 4294967295"#),
+        expect: 201,
+        names: "",
+    },
+    NumberCase {
+        name: "status: 600",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 600"#),
+        expect: 400,
+        names: "`status`",
+    },
+    NumberCase {
+        name: "status: 399",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 399"#),
+        expect: 400,
+        names: "`status`",
+    },
+    NumberCase {
+        name: "status: past u16::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": 65936"#),
+        expect: 400,
+        names: "`status`",
+    },
+    NumberCase {
+        name: "status: negative",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": -503"#),
+        expect: 400,
+        names: "`status`",
+    },
+    NumberCase {
+        name: "status: a string",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| fault(n, r#""status": "503""#),
+        expect: 400,
+        names: "`status`",
+    },
+    NumberCase {
+        name: "a write held back by the longest lag",
+        side: Side::Graph,
+        arrange: Some(|_, t| {
+            let spec = mock_graph::core::faults::FaultSpec::from_json(
+                format!(r#"{{"match": {{"operation": "applications.create"}}, "lag_seconds": {LONGEST_LAG}, "count": 1}}"#)
+                    .as_bytes(),
+            )
+            .expect("the longest lag is a valid rule");
+            t.faults.add(spec).expect("rule added");
+        }),
+        who: As::Admin,
+        build: |_| Sent {
+            method: "POST",
+            path: "/v1.0/applications".into(),
+            body: br#"{"displayName": "held back for a century"}"#.to_vec(),
+            content_type: JSON,
+        },
+        expect: 201,
+        names: "",
+    },
+    // Graph's query options.
+    NumberCase {
+        name: "$top: 0",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| top("0"),
+        expect: 400,
+        names: "page size specified: '0'",
+    },
+    NumberCase {
+        name: "$top: negative",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| top("-1"),
+        expect: 400,
+        names: "page size specified: '-1'",
+    },
+    NumberCase {
+        name: "$top: 1000",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| top("1000"),
+        expect: 400,
+        names: "page size specified: '1000'",
+    },
+    NumberCase {
+        name: "$top: past u64::MAX",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| top("18446744073709551616"),
+        expect: 400,
+        names: "page size specified",
+    },
+    NumberCase {
+        name: "$top: not a number",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| top("ten"),
+        expect: 400,
+        names: "page size specified: 'ten'",
+    },
+    NumberCase {
+        name: "$top: an exponent",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| top("1e3"),
+        expect: 400,
+        names: "page size specified: '1e3'",
+    },
+    NumberCase {
+        name: "$top: 999",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| top("999"),
+        expect: 200,
+        names: "",
+    },
+    NumberCase {
+        name: "$skiptoken: forged at usize::MAX",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| skiptoken("18446744073709551615"),
+        expect: 200,
+        names: "",
+    },
+    NumberCase {
+        name: "$skiptoken: forged past usize::MAX",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| skiptoken("18446744073709551616"),
+        expect: 400,
+        names: "$skiptoken",
+    },
+    // Key credential dates.
+    NumberCase {
+        name: "keyCredential startDateTime: year 0",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |n| symmetric(n, "0000-01-01T00:00:00Z", "2030-01-01T00:00:00Z"),
+        expect: 400,
+        names: "'startDateTime'",
+    },
+    NumberCase {
+        name: "keyCredential startDateTime: year -5000",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |n| symmetric(n, "-5000-01-01T00:00:00Z", "2030-01-01T00:00:00Z"),
+        expect: 400,
+        names: "'startDateTime'",
+    },
+    NumberCase {
+        name: "keyCredential endDateTime: year 10000",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |n| symmetric(n, "2020-01-01T00:00:00Z", "+10000-01-01T00:00:00Z"),
+        expect: 400,
+        names: "'endDateTime'",
+    },
+    NumberCase {
+        name: "keyCredential endDateTime: 9999-12-31 at an offset that ends past the calendar",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |n| symmetric(n, "2020-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59"),
+        expect: 400,
+        names: "'endDateTime'",
+    },
+    NumberCase {
+        name: "keyCredential endDateTime: a number",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |n| symmetric(n, "2020-01-01T00:00:00Z", "253402300799"),
+        expect: 400,
+        names: "'endDateTime'",
+    },
+    NumberCase {
+        name: "keyCredential endDateTime: after the certificate, in year 9999",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |n| certificate_until(n, "9999-12-31T23:59:59Z"),
+        expect: 400,
+        names: "end date",
+    },
+    NumberCase {
+        name: "keyCredential dates: the first and last of the calendar",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |n| symmetric(n, "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"),
+        expect: 204,
+        names: "",
+    },
+    // addKey proofs: Graph answers every bad proof with 401 Authentication_MissingOrMalformed.
+    NumberCase {
+        name: "proof: nbf and exp 1e300",
+        side: Side::Graph,
+        arrange: None,
+        who: As::App,
+        build: |n| add_key(n, "1e300", "1e300"),
+        expect: 401,
+        names: "",
+    },
+    NumberCase {
+        name: "proof: nbf and exp near i64::MAX",
+        side: Side::Graph,
+        arrange: None,
+        who: As::App,
+        build: |n| add_key(n, "9223372036854775207", "9223372036854775807"),
+        expect: 401,
+        names: "",
+    },
+    NumberCase {
+        name: "proof: exp u64::MAX",
+        side: Side::Graph,
+        arrange: None,
+        who: As::App,
+        build: |n| add_key(n, &n.now().to_string(), "18446744073709551615"),
+        expect: 401,
+        names: "",
+    },
+    NumberCase {
+        name: "proof: nbf and exp -1e300",
+        side: Side::Graph,
+        arrange: None,
+        who: As::App,
+        build: |n| add_key(n, "-1e300", "-1e300"),
+        expect: 401,
+        names: "",
+    },
+    NumberCase {
+        name: "proof: NaN",
+        side: Side::Graph,
+        arrange: None,
+        who: As::App,
+        build: |n| add_key(n, r#""NaN""#, r#""NaN""#),
+        expect: 401,
+        names: "",
+    },
+    NumberCase {
+        name: "proof: exp 1e400 as a string",
+        side: Side::Graph,
+        arrange: None,
+        who: As::App,
+        build: |n| add_key(n, &n.now().to_string(), r#""1e400""#),
+        expect: 401,
+        names: "",
+    },
+    NumberCase {
+        name: "proof: exp 1e400 as a number",
+        side: Side::Graph,
+        arrange: None,
+        who: As::App,
+        build: |n| add_key(n, &n.now().to_string(), "1e400"),
+        expect: 401,
+        names: "",
+    },
+    NumberCase {
+        name: "proof: negative times",
+        side: Side::Graph,
+        arrange: None,
+        who: As::App,
+        build: |n| add_key(n, "-1", "599"),
+        expect: 401,
+        names: "",
+    },
+    NumberCase {
+        name: "proof: valid",
+        side: Side::Graph,
+        arrange: None,
+        who: As::App,
+        build: |n| add_key(n, &n.now().to_string(), &(n.now() + 600).to_string()),
+        expect: 200,
+        names: "",
+    },
+    // Assertion NumericDates.
+    NumberCase {
+        name: "assertion: nbf and exp 1e300 (AADSTS700024 shows the calendar's end)",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| assertion(n, r#""nbf": 1e300, "exp": 1e300"#),
+        expect: 401,
+        names: "assertion valid from 9999-12-31T23:59:59.9999999Z",
+    },
+    NumberCase {
+        name: "assertion: exp -1e300 (AADSTS700024 shows the calendar's start)",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| assertion(n, r#""exp": -1e300"#),
+        expect: 401,
+        names: "expiry time of assertion 0001-01-01T00:00:00.0000000Z",
+    },
+    NumberCase {
+        name: "assertion: exp -1",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| assertion(n, r#""exp": -1"#),
+        expect: 401,
+        names: "expiry time of assertion 1969-12-31T23:59:59.0000000Z",
+    },
+    NumberCase {
+        name: "assertion: exp NaN",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| assertion(n, r#""exp": "NaN""#),
+        expect: 401,
+        names: "AADSTS50027",
+    },
+    NumberCase {
+        name: "assertion: exp 1e400 as a string",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| assertion(n, r#""exp": "1e400""#),
+        expect: 401,
+        names: "AADSTS50027",
+    },
+    NumberCase {
+        name: "assertion: exp 1e400 as a number",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| assertion(n, r#""exp": 1e400"#),
+        expect: 401,
+        names: "AADSTS50027",
+    },
+    NumberCase {
+        name: "assertion: exp u64::MAX (Entra sets no limit on exp)",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| assertion(n, r#""exp": 18446744073709551615"#),
+        expect: 200,
+        names: "",
+    },
+    NumberCase {
+        name: "assertion: nbf i64::MIN, iat 1e300",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| {
+            assertion(
+                n,
+                &format!(
+                    r#""nbf": -9223372036854775808, "iat": 1e300, "exp": {}"#,
+                    n.now() + 600
+                ),
+            )
+        },
+        expect: 200,
+        names: "",
+    },
+    // A count that came with a snapshot, at its end.
+    NumberCase {
+        name: "export with exportedObjects at u64::MAX",
+        side: Side::Graph,
+        arrange: Some(|n, t| {
+            t.services.exported_objects = u64::MAX;
+            t.assign_app_role(
+                n.app.service_principal_id,
+                SYNC_SERVICE.parse().expect("appId"),
+                "ADSynchronization.ReadWrite.All",
+            );
+        }),
+        who: As::SyncApp,
+        build: |n| {
+            Sent {
+            method: "POST",
+            path: "/adsync/v1/export".into(),
+            body: format!(
+                r#"{{"objects": [{{"sourceAnchor": "AAECAwQ=", "userPrincipalName": "alice@{}", "displayName": "Alice"}}]}}"#,
+                n.env.domain()
+            )
+            .into_bytes(),
+            content_type: JSON,
+        }
+        },
+        expect: 200,
+        names: "",
+    },
+    // Fixtures and snapshots.
+    NumberCase {
+        name: "a new tenant whose clock is in year 9999",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |_| tenant_with_clock(serde_json::json!({"now": "9999-12-31T23:59:59Z"})),
+        expect: 400,
+        names: "`clock.now`",
+    },
+    NumberCase {
+        name: "a new tenant whose frozen clock is before 1970",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |_| {
+            tenant_with_clock(serde_json::json!({"now": "1969-12-31T23:59:59Z", "frozen": true}))
+        },
+        expect: 400,
+        names: "`clock.now`",
+    },
+    NumberCase {
+        name: "a new tenant whose clock is in year 8999",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |_| tenant_with_clock(serde_json::json!({"now": "8999-12-31T00:00:00Z"})),
+        expect: 201,
+        names: "",
+    },
+    NumberCase {
+        name: "a snapshot whose clock is in year 9999",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| snapshot_with_clock(n, serde_json::json!({"now": "9999-12-31T23:59:59Z"})),
+        expect: 400,
+        names: "`clock.now`",
+    },
+    // The tenant clock.
+    NumberCase {
+        name: "advance_seconds: i64::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": 9223372036854775807}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+    NumberCase {
+        name: "advance_seconds: i64::MIN",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": -9223372036854775808}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+    NumberCase {
+        name: "advance_seconds: past the year 9000",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": 300000000000}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+    NumberCase {
+        name: "advance_seconds: back before 1970",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": -3000000000}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+    NumberCase {
+        name: "advance_seconds: past u64::MAX",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": 18446744073709551616}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+    NumberCase {
+        name: "advance_seconds: 1e300",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": 1e300}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+    NumberCase {
+        name: "advance_seconds: a fraction",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": 1.5}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+    NumberCase {
+        name: "advance_seconds: a string",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": "60"}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+    NumberCase {
+        name: "set: year 9999",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"set": "9999-12-31T23:59:59Z"}"#),
+        expect: 400,
+        names: "`set`",
+    },
+    NumberCase {
+        name: "set: year 8999 at an offset that is past 9000 in UTC",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"set": "8999-12-31T23:59:59-23:59"}"#),
+        expect: 400,
+        names: "`set`",
+    },
+    NumberCase {
+        name: "set: year 0",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"set": "0000-01-01T00:00:00Z"}"#),
+        expect: 400,
+        names: "`set`",
+    },
+    NumberCase {
+        name: "set: a second before 1970",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"set": "1969-12-31T23:59:59Z"}"#),
+        expect: 400,
+        names: "`set`",
+    },
+    NumberCase {
+        name: "set: year -5000",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"set": "-5000-01-01T00:00:00Z"}"#),
+        expect: 400,
+        names: "`set`",
+    },
+    NumberCase {
+        name: "set: year 10000",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"set": "+10000-01-01T00:00:00Z"}"#),
+        expect: 400,
+        names: "`set`",
+    },
+    NumberCase {
+        name: "set: a number",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"set": 253402300799}"#),
+        expect: 400,
+        names: "`set`",
+    },
+    NumberCase {
+        name: "advance_seconds: a minute",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": 60}"#),
+        expect: 200,
+        names: "",
+    },
+    // Tokens and Graph at the ends of the clock's range.
+    NumberCase {
+        name: "set: the latest time",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"set": "9000-01-01T00:00:00Z"}"#),
+        expect: 200,
+        names: "",
+    },
+    NumberCase {
+        name: "a token at the latest time",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: password_grant,
+        expect: 200,
+        names: "",
+    },
+    NumberCase {
+        name: "Graph at the latest time",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| get("/v1.0/organization".into()),
+        expect: 200,
+        names: "",
+    },
+    NumberCase {
+        name: "a write held back by the longest lag, at the latest time",
+        side: Side::Graph,
+        arrange: Some(|_, t| {
+            let spec = mock_graph::core::faults::FaultSpec::from_json(
+                format!(r#"{{"match": {{"operation": "applications.create"}}, "lag_seconds": {LONGEST_LAG}, "count": 1}}"#)
+                    .as_bytes(),
+            )
+            .expect("the longest lag is a valid rule");
+            t.faults.add(spec).expect("rule added");
+        }),
+        who: As::Admin,
+        build: |_| Sent {
+            method: "POST",
+            path: "/v1.0/applications".into(),
+            body: br#"{"displayName": "held back past the year 9000"}"#.to_vec(),
+            content_type: JSON,
+        },
+        expect: 201,
+        names: "",
+    },
+    NumberCase {
+        name: "advance_seconds: a second past the latest time",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": 1}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+    NumberCase {
+        name: "set: the earliest time",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"set": "1970-01-01T00:00:00Z"}"#),
+        expect: 200,
+        names: "",
+    },
+    NumberCase {
+        name: "a token at the earliest time",
+        side: Side::Login,
+        arrange: None,
+        who: As::Nobody,
+        build: password_grant,
+        expect: 200,
+        names: "",
+    },
+    NumberCase {
+        name: "Graph at the earliest time",
+        side: Side::Graph,
+        arrange: None,
+        who: As::Admin,
+        build: |_| get("/v1.0/organization".into()),
+        expect: 200,
+        names: "",
+    },
+    NumberCase {
+        name: "advance_seconds: a second before the earliest time",
+        side: Side::Control,
+        arrange: None,
+        who: As::Nobody,
+        build: |n| clock(n, r#"{"advance_seconds": -1}"#),
+        expect: 400,
+        names: "`advance_seconds`",
+    },
+];
+
+/// The message of an error answer, wherever its service puts it.
+fn error_message(side: Side, body: &Value) -> String {
+    let message = match side {
+        Side::Login => &body["error_description"],
+        Side::Graph => &body["error"]["message"],
+        Side::Control => &body["error"],
+    };
+    message.as_str().unwrap_or_default().to_string()
+}
+
+async fn send_number(
+    n: &Num<'_>,
+    target: &Target<'_>,
+    case: &NumberCase,
+) -> Result<Answer, String> {
+    let token = match case.who {
+        As::Nobody => None,
+        As::Admin => Some(n.env.user_token("admin").await),
+        As::App => Some(
+            n.env
+                .app_token(&n.app.app_id.to_string(), &n.cert, graph_support::GRAPH)
+                .await,
+        ),
+        As::SyncApp => Some(
+            n.env
+                .app_token(&n.app.app_id.to_string(), &n.cert, SYNC_SERVICE)
+                .await,
+        ),
+    };
+    let sent = (case.build)(n);
+    let authorization = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", sent.content_type)];
+    if let Some(a) = &authorization {
+        headers.push(("Authorization", a.as_str()));
+    }
+    let request = framed_request(
+        target.host(),
+        sent.method,
+        &sent.path,
+        &headers,
+        &sent.body,
+        false,
+        true,
+    );
+    target.h1(&request, 1).await.map(|mut a| a.remove(0))
+}
+
+#[tokio::test]
+async fn numbers_from_outside_get_a_400_naming_the_field_or_a_documented_clamp() {
+    let env = Env::start().await;
+    let cert = TestCert::new("numbers");
+    let app = env.register_app("numbers", &cert);
+    let keys_app = env
+        .server
+        .with_tenant(|t| t.register_application("numbers keys"));
+    let n = Num {
+        env: &env,
+        app,
+        cert,
+        new_cert: TestCert::new("numbers new"),
+        keys_app,
+    };
+    let target = Target::new(&env.server);
+    let mut failures = Vec::new();
+    for case in NUMBERS {
+        if let Some(arrange) = case.arrange {
+            env.server.with_tenant(|t| arrange(&n, t));
+        }
+        let answer = match send_number(&n, &target, case).await {
+            Ok(a) => a,
+            Err(e) => {
+                failures.push(format!("{}: {e}", case.name));
+                continue;
+            }
+        };
+        if answer.status != case.expect {
+            failures.push(format!(
+                "{}: status {} (expected {}): {}",
+                case.name,
+                answer.status,
+                case.expect,
+                answer.text()
+            ));
+            continue;
+        }
+        if answer.status >= 400 {
+            if let Some(problem) = format_problem(case.side, &answer) {
+                failures.push(format!("{}: {problem}", case.name));
+                continue;
+            }
+            let body: Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+            let message = error_message(case.side, &body);
+            if !message.contains(case.names) {
+                failures.push(format!(
+                    "{}: the message does not name {:?}: {message}",
+                    case.name, case.names
+                ));
+            }
+        }
+    }
+    // The tenant is whole and serving: its clock is set back to today, and a token is issued.
+    let today = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    let resp = env
+        .call(
+            "POST",
+            &format!("/_mock/tenants/{}/clock", n.tid()),
+            None,
+            Some(serde_json::json!({ "set": today })),
+        )
+        .await;
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    env.user_token("admin").await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
