@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-/// The earliest time a tenant clock shows: NumericDates before the Unix epoch are negative,
-/// which JWT libraries refuse in the tokens the mock issues.
+/// The earliest time a tenant clock shows: the Unix epoch, where NumericDates (the times in
+/// every token and assertion) start; earlier ones are negative, which many JWT libraries
+/// refuse. (Tokens issued in the clock's first five minutes still carry a back-dated `iat` and
+/// `nbf` a little below zero, as Entra back-dates them.)
 pub const EARLIEST: OffsetDateTime = datetime!(1970-01-01 0:00 UTC);
 /// The latest time a tenant clock shows. The mock derives later times from the clock (token
 /// expiry, replication lag of up to `faults::MAX_LAG`, a century) and they must stay within the
