@@ -1517,3 +1517,261 @@ fn count_outcomes() {
         "fewer than 10% of cases get a token: {seen:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Numbers of any size. NumericDates anywhere in f64, i64 and u64 (integers, fractions,
+// exponents, strings, and what is no number at all) against a tenant clock inside the key's
+// window, and tokens issued with the tenant clock anywhere in its range: the core never
+// panics, AADSTS700024 prints its instants inside .NET's calendar (clamped to its ends, as the
+// mock documents, not replaced by another date), and issued times follow the clock.
+// ---------------------------------------------------------------------------------------------
+
+/// A NumericDate claim as a client might write it.
+#[derive(Clone, Debug)]
+enum NumericDate {
+    /// `now + offset`, as a JSON integer.
+    Near(i64),
+    Int(i64),
+    Unsigned(u64),
+    /// A JSON number in exponent form.
+    Float(f64),
+    /// A decimal string (MSAL.NET writes strings).
+    Str(f64),
+    /// No number at all: the claim is malformed.
+    Invalid(&'static str),
+    /// A JSON number too large for f64: the payload is not JSON.
+    Unparsable,
+}
+
+impl NumericDate {
+    /// The JSON text of the claim, and the value the rules see (`None`: malformed).
+    fn render(&self, now: i64) -> (String, Option<f64>) {
+        match self {
+            NumericDate::Near(o) => ((now + o).to_string(), Some((now + o) as f64)),
+            NumericDate::Int(n) => (n.to_string(), Some(*n as f64)),
+            NumericDate::Unsigned(n) => (n.to_string(), Some(*n as f64)),
+            NumericDate::Float(f) => (format!("{f:e}"), Some(*f)),
+            NumericDate::Str(f) => (json_str(&f.to_string()), Some(*f)),
+            NumericDate::Invalid(raw) => (raw.to_string(), None),
+            NumericDate::Unparsable => ("1e400".to_string(), None),
+        }
+    }
+}
+
+fn any_numeric_date() -> impl Strategy<Value = NumericDate> {
+    let finite = any::<f64>().prop_filter("finite", |f| f.is_finite());
+    prop_oneof![
+        4 => (-1000i64..1000).prop_map(NumericDate::Near),
+        2 => any::<i64>().prop_map(NumericDate::Int),
+        1 => any::<u64>().prop_map(NumericDate::Unsigned),
+        2 => finite.clone().prop_map(NumericDate::Float),
+        1 => finite.prop_map(NumericDate::Str),
+        1 => prop_oneof![
+            Just(NumericDate::Invalid("\"NaN\"")),
+            Just(NumericDate::Invalid("\"-inf\"")),
+            Just(NumericDate::Invalid("\"1e400\"")),
+            Just(NumericDate::Invalid("null")),
+            Just(NumericDate::Invalid("[1]")),
+        ],
+        1 => Just(NumericDate::Unparsable),
+    ]
+}
+
+/// How Entra prints an instant in AADSTS700024, clamped to .NET's calendar: written from the
+/// calendar's ends, not from the code under test.
+fn printed_instant(seconds: f64) -> String {
+    // 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z as Unix seconds.
+    const FIRST: f64 = -62_135_596_800.0;
+    const END: f64 = 253_402_300_800.0;
+    if seconds <= FIRST {
+        return "0001-01-01T00:00:00.0000000Z".into();
+    }
+    if seconds >= END {
+        return "9999-12-31T23:59:59.9999999Z".into();
+    }
+    let t = OffsetDateTime::from_unix_timestamp_nanos((seconds * 1e9) as i128)
+        .expect("inside the calendar");
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 100
+    )
+}
+
+/// One client-credentials request of app A, signed with its key, with these time claims.
+fn time_claims_request(
+    w: &World,
+    now: OffsetDateTime,
+    claims: &[(&str, &NumericDate)],
+) -> (Result<login::Grant, LoginError>, Vec<Option<f64>>) {
+    let app_id = w.app_id(AppRef::A);
+    let aud = format!("{BASE_URL}/{}/oauth2/v2.0/token", w.tenant_id);
+    let mut payload = format!(
+        "{{\"aud\":{},\"iss\":{},\"sub\":{}",
+        json_str(&aud),
+        json_str(&app_id),
+        json_str(&app_id)
+    );
+    let mut values = Vec::new();
+    for (name, date) in claims {
+        let (text, value) = date.render(now.unix_timestamp());
+        payload.push_str(&format!(",{}:{text}", json_str(name)));
+        values.push(value);
+    }
+    payload.push('}');
+    let cert = &w.certs[K_MAIN];
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(cert.header(Alg::Rs256).to_string()),
+        URL_SAFE_NO_PAD.encode(&payload)
+    );
+    let signature = URL_SAFE_NO_PAD.encode(cert.sign_bytes(input.as_bytes(), Alg::Rs256));
+    let assertion = format!("{input}.{signature}");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("client_id", &app_id)
+        .append_pair("scope", "https://graph.microsoft.com/.default")
+        .append_pair("client_assertion_type", JWT_BEARER)
+        .append_pair("client_assertion", &assertion)
+        .finish();
+    let form = Form::parse(body.as_bytes());
+    let mut tenant = w.tenant.lock().unwrap_or_else(|p| p.into_inner());
+    tenant.clock = VirtualClock::frozen(now);
+    let req = TokenRequest {
+        endpoint: Endpoint::V2,
+        tenant_segment: &w.tenant_id,
+        base_url: BASE_URL,
+        form: &form,
+        basic_auth: None,
+    };
+    (
+        login::authorize(&tenant, &req, GrantType::ClientCredentials),
+        values,
+    )
+}
+
+fn numbers_config() -> ProptestConfig {
+    ProptestConfig {
+        source_file: Some(file!()),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "proptest-regressions/prop_numbers.txt",
+            ),
+        )),
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(numbers_config())]
+
+    /// `exp`, `nbf` and `iat` of any size: a token, AADSTS50027 (malformed) or AADSTS700024
+    /// exactly as the skew rule says, and 700024's message with both instants printed (clamped).
+    #[test]
+    fn numeric_dates_of_any_size_get_the_rules_answer(
+        shift in -20i64 * 86_400..20 * 86_400,
+        exp in any_numeric_date(),
+        nbf in proptest::option::of(any_numeric_date()),
+        iat in proptest::option::of(any_numeric_date()),
+    ) {
+        let w = world();
+        let now = T0 + Duration::seconds(shift);
+        let mut claims = vec![("exp", &exp)];
+        if let Some(n) = &nbf {
+            claims.push(("nbf", n));
+        }
+        if let Some(i) = &iat {
+            claims.push(("iat", i));
+        }
+        let unparsable = claims.iter().any(|(_, d)| matches!(d, NumericDate::Unparsable));
+        let (result, values) = time_claims_request(w, now, &claims);
+        let exp_value = values[0];
+        let nbf_value = nbf.as_ref().map(|_| values[1]);
+        // iat is not checked by Entra's rules; it only has to be JSON.
+        let malformed = unparsable || exp_value.is_none() || nbf_value.is_some_and(|v| v.is_none());
+        let now_s = now.unix_timestamp() as f64;
+        match (malformed, result) {
+            (true, Err(e)) => prop_assert_eq!(e.code(), 50027),
+            (true, Ok(_)) => prop_assert!(false, "a malformed NumericDate got a token"),
+            (false, result) => {
+                let exp = exp_value.expect("well-formed");
+                let nbf = nbf_value.flatten();
+                let outside = nbf.is_some_and(|n| now_s < n - SKEW) || now_s >= exp + SKEW;
+                match result {
+                    Ok(_) => prop_assert!(!outside, "exp {exp}, nbf {nbf:?}, now {now_s}: a token"),
+                    Err(e) => {
+                        prop_assert!(outside, "exp {exp}, nbf {nbf:?}, now {now_s}: {e:?}");
+                        prop_assert_eq!(e.code(), 700024);
+                        let message = e.message();
+                        let from = format!("assertion valid from {}", printed_instant(nbf.unwrap_or(0.0)));
+                        let until = format!("expiry time of assertion {}", printed_instant(exp));
+                        prop_assert!(message.contains(&from), "{} in {}", from, message);
+                        prop_assert!(message.contains(&until), "{} in {}", until, message);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tokens issued with the tenant clock anywhere in its range: back-dated `iat`/`nbf` and
+    /// `exp` follow the clock, and the v1 answer's `expires_on`/`not_before` agree.
+    #[test]
+    fn tokens_issued_anywhere_in_the_clocks_range_follow_the_clock(
+        seconds in prop_oneof![
+            1 => Just(mock_graph::core::clock::EARLIEST.unix_timestamp()),
+            1 => Just(mock_graph::core::clock::LATEST.unix_timestamp()),
+            8 => mock_graph::core::clock::EARLIEST.unix_timestamp()
+                ..=mock_graph::core::clock::LATEST.unix_timestamp(),
+        ],
+        v1 in any::<bool>(),
+    ) {
+        let w = world();
+        let now = OffsetDateTime::from_unix_timestamp(seconds).expect("in the calendar");
+        let (endpoint, resource) = if v1 {
+            (Endpoint::V1, ("resource", "https://graph.microsoft.com"))
+        } else {
+            (Endpoint::V2, ("scope", "https://graph.microsoft.com/.default"))
+        };
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "password")
+            .append_pair("client_id", "14d82eec-204b-4c2f-b7e8-296a70dab67e")
+            .append_pair("username", "admin@contoso.onmicrosoft.com")
+            .append_pair("password", "Passw0rd!")
+            .append_pair(resource.0, resource.1)
+            .finish();
+        let form = Form::parse(body.as_bytes());
+        let (grant, key) = {
+            let mut tenant = w.tenant.lock().unwrap_or_else(|p| p.into_inner());
+            prop_assert!(tenant.set_clock(now).is_ok(), "{now} is in the clock's range");
+            tenant.clock = VirtualClock::frozen(now);
+            let req = TokenRequest {
+                endpoint,
+                tenant_segment: &w.tenant_id,
+                base_url: BASE_URL,
+                form: &form,
+                basic_auth: None,
+            };
+            let grant = login::authorize(&tenant, &req, GrantType::Password);
+            (grant, tenant.signing_key.clone())
+        };
+        let grant = match grant {
+            Ok(g) => g,
+            Err(e) => return Err(TestCaseError::fail(format!("at {now}: {e:?}"))),
+        };
+        let claims = &grant.access_claims;
+        prop_assert_eq!(claims["iat"].as_i64(), Some(seconds - 300));
+        prop_assert_eq!(claims["nbf"].as_i64(), Some(seconds - 300));
+        prop_assert_eq!(claims["exp"].as_i64(), Some(seconds + 3599));
+        let answer = login::token_response(&grant, &key);
+        prop_assert!(answer["access_token"].as_str().is_some_and(|t| t.split('.').count() == 3));
+        if v1 {
+            prop_assert_eq!(&answer["expires_on"], &Value::String((seconds + 3599).to_string()));
+            prop_assert_eq!(&answer["not_before"], &Value::String((seconds - 300).to_string()));
+        }
+    }
+}

@@ -5,6 +5,17 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The longest replication lag a rule may ask for: a century stands for "never" in any test,
+/// and keeps the due time of a held-back write (tenant clock + lag) within the calendar.
+pub const MAX_LAG_SECONDS: u64 = 36_525 * 86_400;
+/// The longest delay a rule may add, in milliseconds: five minutes is past every client
+/// timeout a test might want to trip (adsync and .NET's HttpClient give up after 100 s), and a
+/// mistyped value cannot hang a test run for longer.
+pub const MAX_DELAY_MS: u64 = 300_000;
+/// The largest `Retry-After` a rule may send: .NET (MSAL.NET, the Graph SDK) reads the header
+/// as a 32-bit integer and ignores a larger one, so a rule beyond it would test nothing.
+pub const MAX_RETRY_AFTER: u64 = 2_147_483_647;
+
 /// Every operation name a rule may match, as the README lists them.
 pub const OPERATIONS: &[&str] = &[
     // Login side.
@@ -119,6 +130,14 @@ pub enum FaultError {
     BadStatus(u16),
     #[error("`count` must be at least 1")]
     ZeroCount,
+    #[error("`lag_seconds` must be at most {MAX_LAG_SECONDS} (a century), not {0}")]
+    LagTooLong(u64),
+    #[error("`delay_ms` must be at most {MAX_DELAY_MS} (five minutes), not {0}")]
+    DelayTooLong(u64),
+    #[error(
+        "`retry_after` must be at most {MAX_RETRY_AFTER} (the largest Retry-After .NET clients read), not {0}"
+    )]
+    RetryAfterTooLarge(u64),
     #[error(
         "the rule does nothing: give at least one of status, delay_ms, drop_connection, lag_seconds"
     )]
@@ -143,8 +162,7 @@ pub struct FaultRules {
 
 impl FaultSpec {
     pub fn from_json(text: &[u8]) -> Result<Self, FaultError> {
-        let spec: FaultSpec =
-            serde_json::from_slice(text).map_err(|e| FaultError::Syntax(e.to_string()))?;
+        let spec: FaultSpec = super::json::from_slice(text).map_err(FaultError::Syntax)?;
         spec.validate()?;
         Ok(spec)
     }
@@ -172,6 +190,15 @@ impl FaultSpec {
         if self.count == Some(0) {
             return Err(FaultError::ZeroCount);
         }
+        if self.lag_seconds > MAX_LAG_SECONDS {
+            return Err(FaultError::LagTooLong(self.lag_seconds));
+        }
+        if self.delay_ms > MAX_DELAY_MS {
+            return Err(FaultError::DelayTooLong(self.delay_ms));
+        }
+        if let Some(s) = self.retry_after.filter(|&s| s > MAX_RETRY_AFTER) {
+            return Err(FaultError::RetryAfterTooLarge(s));
+        }
         if self.status.is_none()
             && self.delay_ms == 0
             && !self.drop_connection
@@ -180,6 +207,18 @@ impl FaultSpec {
             return Err(FaultError::NoEffect);
         }
         Ok(())
+    }
+
+    /// The replication lag the rule asks for, if any (at most `MAX_LAG_SECONDS`).
+    pub fn lag(&self) -> Option<time::Duration> {
+        let seconds = i64::try_from(self.lag_seconds.min(MAX_LAG_SECONDS)).ok()?;
+        (seconds > 0).then(|| time::Duration::seconds(seconds))
+    }
+
+    /// The delay the rule adds, if any (at most `MAX_DELAY_MS`).
+    pub fn delay(&self) -> Option<std::time::Duration> {
+        (self.delay_ms > 0)
+            .then(|| std::time::Duration::from_millis(self.delay_ms.min(MAX_DELAY_MS)))
     }
 
     fn matches(&self, req: &RequestKey<'_>) -> bool {
@@ -293,6 +332,16 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_lag_and_delay_are_accepted() {
+        let spec = FaultSpec::from_json(
+            br#"{"match":{"operation":"token"},"lag_seconds":3155760000,"delay_ms":300000,"status":429,"retry_after":2147483647}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.lag(), Some(time::Duration::days(36_525)));
+        assert_eq!(spec.delay(), Some(std::time::Duration::from_secs(300)));
+    }
+
+    #[test]
     fn invalid_rules_say_why() {
         let cases: &[(&str, &str)] = &[
             (
@@ -314,6 +363,34 @@ mod tests {
                 "at least 1",
             ),
             (r#"{"match":{"operation":"token"},"stauts":500}"#, "stauts"),
+            (
+                r#"{"match":{"operation":"token"},"lag_seconds":3155760001}"#,
+                "`lag_seconds` must be at most 3155760000",
+            ),
+            (
+                r#"{"match":{"operation":"token"},"lag_seconds":-1}"#,
+                "`lag_seconds`: invalid value",
+            ),
+            (
+                r#"{"match":{"operation":"token"},"delay_ms":300001}"#,
+                "`delay_ms` must be at most 300000",
+            ),
+            (
+                r#"{"match":{"operation":"token"},"status":503,"retry_after":2147483648}"#,
+                "`retry_after` must be at most 2147483647",
+            ),
+            (
+                r#"{"match":{"operation":"token"},"status":70000}"#,
+                "`status`: invalid value",
+            ),
+            (
+                r#"{"match":{"operation":"token"},"status":503,"count":4294967296}"#,
+                "`count`: invalid value",
+            ),
+            (
+                r#"{"match":{"operation":7},"status":503}"#,
+                "`match.operation`: invalid type",
+            ),
         ];
         for (json, expected) in cases {
             let err = FaultSpec::from_json(json.as_bytes())

@@ -97,6 +97,8 @@ pub enum FixtureError {
     Inconsistent(String),
     #[error(transparent)]
     SigningKey(#[from] super::signing::SigningKeyError),
+    #[error("`clock.now`: {0}")]
+    Clock(super::clock::ClockOutOfRange),
 }
 
 impl TenantFixture {

@@ -438,9 +438,18 @@ pub fn verify_client_assertion(
     Ok(())
 }
 
-fn instant(seconds: f64) -> OffsetDateTime {
+/// A NumericDate as an instant for AADSTS700024's message. A NumericDate can be any finite
+/// number; one outside .NET's calendar (years 1 to 9999, what Entra prints) is shown at that
+/// calendar's end rather than as some other date.
+pub fn instant(seconds: f64) -> OffsetDateTime {
+    const FIRST: OffsetDateTime = time::macros::datetime!(0001-01-01 0:00 UTC);
+    const LAST: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.9999999 UTC);
+    // `as` saturates at i128's ends, far outside the calendar either way.
     let nanos = (seconds * 1e9) as i128;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .map_or(if seconds < 0.0 { FIRST } else { LAST }, |t| {
+            t.clamp(FIRST, LAST)
+        })
 }
 
 /// The audiences Entra accepts for a tenant: its token endpoints (v1 and v2) and its issuer

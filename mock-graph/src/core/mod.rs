@@ -10,6 +10,7 @@ pub mod graph;
 pub mod ids;
 pub mod jose;
 pub mod journal;
+pub mod json;
 pub mod login;
 pub mod login_error;
 pub mod roles;

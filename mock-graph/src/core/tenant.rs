@@ -7,7 +7,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::clock::VirtualClock;
+use super::clock::{ClockOutOfRange, EARLIEST, LATEST, VirtualClock};
 use super::directory::{
     ASYMMETRIC_X509_CERT, AppRoleAssignment, Application, KeyCredential, OAuth2PermissionGrant,
     RoleAssignment, ServicePrincipal, USAGE_VERIFY, User,
@@ -69,7 +69,7 @@ impl Tenant {
             initial_domain: f.tenant.initial_domain,
             verified_domains,
             cloud: f.tenant.cloud,
-            clock: VirtualClock::from_fixture(&f.clock),
+            clock: VirtualClock::from_fixture(&f.clock).map_err(FixtureError::Clock)?,
             signing_key: Arc::new(signing_key),
             users: f.users,
             role_assignments: f.role_assignments,
@@ -291,9 +291,25 @@ impl Tenant {
         Some(id)
     }
 
-    /// Moves the tenant's clock.
+    /// Moves the tenant's clock, stopping at the end of its range (`clock::EARLIEST`,
+    /// `clock::LATEST`): the callers are tests that move it by fixed amounts. Requests from
+    /// outside go through `try_advance_clock` and are refused instead.
     pub fn advance_clock(&mut self, by: Duration) {
-        self.clock.advance(by);
+        if self.try_advance_clock(by).is_err() {
+            let end = if by.is_negative() { EARLIEST } else { LATEST };
+            // The end itself is in range.
+            let _ = self.clock.set(end);
+        }
+    }
+
+    /// Moves the tenant's clock, or leaves it and says why when that would leave its range.
+    pub fn try_advance_clock(&mut self, by: Duration) -> Result<(), ClockOutOfRange> {
+        self.clock.advance(by)
+    }
+
+    /// Sets the tenant's clock, or leaves it and says why when `to` is out of its range.
+    pub fn set_clock(&mut self, to: OffsetDateTime) -> Result<(), ClockOutOfRange> {
+        self.clock.set(to)
     }
 }
 

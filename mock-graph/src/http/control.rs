@@ -2,8 +2,6 @@
 //! request journal), and the middleware that applies fault rules to every other request and
 //! journals it. Never part of Entra's surface.
 
-use std::time::Duration as StdDuration;
-
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
@@ -23,10 +21,10 @@ use crate::core::graph::GraphError;
 use crate::core::graph::auth;
 use crate::core::ids::TenantId;
 use crate::core::journal::JournalEntry;
+use crate::core::json;
 use crate::core::login_error::LoginError;
 use crate::state::{MockState, ReplaceTenantError, TenantHandle, lock};
 
-use super::BODY_LIMIT;
 use super::graph::{RequestIds, error_response};
 use super::server::DropConnection;
 
@@ -193,7 +191,7 @@ async fn set_clock(
         Ok(t) => t,
         Err(r) => return r.into_response(),
     };
-    let change: ClockChange = match serde_json::from_slice(&body) {
+    let change: ClockChange = match json::from_slice(&body) {
         Ok(c) => c,
         Err(e) => {
             return refuse(
@@ -203,15 +201,15 @@ async fn set_clock(
         }
     };
     let mut t = lock(&handle);
-    match (change.advance_seconds, change.set) {
-        (Some(n), None) => t.advance_clock(Duration::seconds(n)),
-        (None, Some(at)) => t.clock.set(at),
-        _ => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "give exactly one of `advance_seconds` and `set`",
-            );
-        }
+    let moved = match (change.advance_seconds, change.set) {
+        (Some(n), None) => t
+            .try_advance_clock(Duration::seconds(n))
+            .map_err(|e| format!("`advance_seconds`: {e}")),
+        (None, Some(at)) => t.set_clock(at).map_err(|e| format!("`set`: {e}")),
+        _ => Err("give exactly one of `advance_seconds` and `set`".to_string()),
+    };
+    if let Err(message) = moved {
+        return refuse(StatusCode::BAD_REQUEST, message);
     }
     // Writes held back by replication lag may be due now.
     t.settle_replication();
@@ -370,15 +368,16 @@ pub async fn observe(State(state): State<MockState>, req: Request, next: Next) -
     }
     let method = req.method().clone();
     let operation = operation_of(&method, &path);
-    // The token endpoint names its client in the form body: read it, then hand it on.
+    // The token endpoint names its client in the form body: read it, then hand it on. The
+    // body is in memory already, within its limit (`limits::enforce` read it).
     let (req, form) = if operation == Some("token") {
         let (parts, body) = req.into_parts();
-        match axum::body::to_bytes(body, BODY_LIMIT).await {
+        match axum::body::to_bytes(body, usize::MAX).await {
             Ok(bytes) => (
                 Request::from_parts(parts, Body::from(bytes.clone())),
                 Some(bytes),
             ),
-            Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+            Err(_) => return StatusCode::BAD_REQUEST.into_response(),
         }
     } else {
         (req, None)
@@ -411,9 +410,9 @@ pub async fn observe(State(state): State<MockState>, req: Request, next: Next) -
     };
     let mut req = req;
     if let Some(rule) = &rule {
-        if rule.spec.delay_ms > 0 {
+        if let Some(delay) = rule.spec.delay() {
             // Latency, not simulated time: a real delay is what the client must live with.
-            tokio::time::sleep(StdDuration::from_millis(rule.spec.delay_ms)).await;
+            tokio::time::sleep(delay).await;
         }
         if rule.spec.drop_connection {
             record(None, None, Some(rule));
@@ -427,10 +426,8 @@ pub async fn observe(State(state): State<MockState>, req: Request, next: Next) -
             record(Some(status), Some(code), Some(rule));
             return resp;
         }
-        if rule.spec.lag_seconds > 0 {
-            let lag = i64::try_from(rule.spec.lag_seconds).unwrap_or(i64::MAX);
-            req.extensions_mut()
-                .insert(ReplicationLag(Duration::seconds(lag)));
+        if let Some(lag) = rule.spec.lag() {
+            req.extensions_mut().insert(ReplicationLag(lag));
         }
     }
     let resp = next.run(req).await;

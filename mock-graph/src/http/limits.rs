@@ -5,17 +5,28 @@
 //! JSON on the login side, Graph error JSON on Graph and the service models, `{"error": ...}`
 //! on the control plane. Never a bare status from the framework.
 //!
-//! The layer is the outermost one, so it also sees the answers of the other layers (the
-//! journal's body limit, axum's extractor rejections) and renders those that are not in a
-//! service format yet (no JSON content type).
+//! The layer is the outermost one, so it also sees the answers of the other layers (axum's
+//! extractor rejections) and renders those that are not in a service format yet (no JSON
+//! content type).
+//!
+//! It is also the one place that reads request bodies off the wire and decides the body limit:
+//! every body is read here, whole, before any handler runs. A body over the limit is read on
+//! and thrown away up to `DRAIN_LIMIT` before the 413 goes out. Most clients write the whole
+//! request before they read the answer; a server that answers early and closes the connection
+//! with unread bytes in it makes the kernel reset the connection, and such a client sees a
+//! broken pipe or a TLS error instead of the 413.
 
 use std::panic::AssertUnwindSafe;
 
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
 use futures::FutureExt;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, StatusCode, Version, header};
+use http_body_util::BodyExt;
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -32,6 +43,13 @@ pub const HEADER_LIMIT: usize = 64 * 1024;
 pub const URI_LIMIT: usize = 16 * 1024;
 /// How much of a framework rejection's text is kept in the rendered message.
 const DETAIL_LIMIT: usize = 512;
+/// How much of a body over `BODY_LIMIT` the mock reads (and throws away) so that its 413
+/// reaches a client that writes the whole request before reading. 16 times the limit: a
+/// mistaken upload (a whole snapshot of a large tenant, a log file in a form field) still gets
+/// a readable answer, and reading it costs no memory (nothing is kept) and well under a second
+/// on loopback, even over TLS in a debug build. Beyond it the client is streaming something that is no request of ours: the
+/// mock answers at once and closes the connection rather than read on for ever.
+pub const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// Which service a path belongs to, for the shape of its errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,9 +74,9 @@ pub fn side_of(path: &str) -> Side {
     }
 }
 
-/// The middleware: refuses requests over a limit before anything reads them, renders
-/// framework answers in the service's format, and turns a panic into a 500 in that format
-/// instead of a dropped connection.
+/// The middleware: reads the body within its limit, refuses requests over a limit in the
+/// service's format, renders framework answers in that format, and turns a panic into a 500
+/// in that format instead of a dropped connection.
 pub async fn enforce(req: Request, next: Next) -> Response {
     let side = side_of(req.uri().path());
     // Only the correlation header is echoed in errors: keep it, not the whole header map.
@@ -67,9 +85,24 @@ pub async fn enforce(req: Request, next: Next) -> Response {
         headers.insert("client-request-id", v.clone());
     }
     let method = req.method().clone();
-    if let Some(refusal) = over_limit(&req) {
-        return render(side, &headers, refusal.0, &refusal.1);
+    let (parts, body) = req.into_parts();
+    let body = match read_body(&parts, body).await {
+        BodyRead::Whole(bytes) => bytes,
+        BodyRead::TooLarge { read_to_end } => {
+            let message = format!("The request body is larger than {BODY_LIMIT} bytes.");
+            let resp = render(side, &headers, StatusCode::PAYLOAD_TOO_LARGE, &message);
+            return closing_unless(read_to_end, parts.version, resp);
+        }
+        BodyRead::Broken(reason) => {
+            let message = format!("The request body could not be read: {reason}");
+            let resp = render(side, &headers, StatusCode::BAD_REQUEST, &message);
+            return closing_unless(false, parts.version, resp);
+        }
+    };
+    if let Some((status, message)) = over_limit(&parts) {
+        return render(side, &headers, status, &message);
     }
+    let req = Request::from_parts(parts, Body::from(body));
     let resp = match AssertUnwindSafe(next.run(req)).catch_unwind().await {
         Ok(resp) => resp,
         Err(_) => {
@@ -88,7 +121,7 @@ pub async fn enforce(req: Request, next: Next) -> Response {
     {
         return resp;
     }
-    // A framework answer (extractor rejection, unknown route, wrong method, body limit).
+    // A framework answer (extractor rejection, unknown route, wrong method).
     let (parts, body) = resp.into_parts();
     let detail: String = axum::body::to_bytes(body, DETAIL_LIMIT * 4)
         .await
@@ -109,21 +142,80 @@ pub async fn enforce(req: Request, next: Next) -> Response {
     rendered
 }
 
-/// A request over one of the limits, with its status and message.
-fn over_limit(req: &Request) -> Option<(StatusCode, String)> {
-    let declared = req
-        .headers()
+/// What reading a request body came to.
+enum BodyRead {
+    /// The whole body, within `BODY_LIMIT`.
+    Whole(Bytes),
+    /// Over `BODY_LIMIT`. `read_to_end`: the rest was read and thrown away, so the connection
+    /// is clean and can carry the next request.
+    TooLarge { read_to_end: bool },
+    /// The client broke off, or framed the body badly.
+    Broken(String),
+}
+
+/// Reads the body: kept while within `BODY_LIMIT`, read on and thrown away up to
+/// `DRAIN_LIMIT` when over it, not read at all when it cannot end well.
+async fn read_body(parts: &Parts, mut body: Body) -> BodyRead {
+    let declared = parts
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-        return Some((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The request body is larger than {BODY_LIMIT} bytes."),
-        ));
+    if let Some(n) = declared.filter(|&n| n > BODY_LIMIT as u64) {
+        // A client that sent `Expect: 100-continue` waits for our word before it sends the
+        // body: the 413 is that word, and it never sends what we would only throw away.
+        let waits = parts
+            .headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if waits || n > DRAIN_LIMIT {
+            return BodyRead::TooLarge { read_to_end: false };
+        }
     }
-    let header_bytes: usize = req
-        .headers()
+    let mut kept = BytesMut::new();
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            // Past the limit the verdict stands, whatever the rest would have been.
+            Err(_) if seen > BODY_LIMIT as u64 => return BodyRead::TooLarge { read_to_end: false },
+            Err(e) => return BodyRead::Broken(e.to_string()),
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        seen = seen.saturating_add(data.len() as u64);
+        if seen > DRAIN_LIMIT {
+            return BodyRead::TooLarge { read_to_end: false };
+        }
+        if seen <= BODY_LIMIT as u64 {
+            kept.extend_from_slice(&data);
+        } else if !kept.is_empty() {
+            kept = BytesMut::new();
+        }
+    }
+    if seen > BODY_LIMIT as u64 {
+        BodyRead::TooLarge { read_to_end: true }
+    } else {
+        BodyRead::Whole(kept.freeze())
+    }
+}
+
+/// Marks an HTTP/1 answer as the connection's last when unread bytes may still be on their
+/// way, so that clients do not send the next request into a connection about to close.
+/// HTTP/2 has no such header: there the unread stream is reset after the answer instead.
+fn closing_unless(read_to_end: bool, version: Version, mut resp: Response) -> Response {
+    if !read_to_end && version <= Version::HTTP_11 {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+/// A request over the header or URI limits, with its status and message.
+fn over_limit(parts: &Parts) -> Option<(StatusCode, String)> {
+    let header_bytes: usize = parts
+        .headers
         .iter()
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum();
@@ -133,7 +225,7 @@ fn over_limit(req: &Request) -> Option<(StatusCode, String)> {
             format!("The request headers are larger than {HEADER_LIMIT} bytes."),
         ));
     }
-    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let target = parts.uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if target > URI_LIMIT {
         return Some((
             StatusCode::URI_TOO_LONG,
@@ -155,9 +247,6 @@ fn framework_message(status: StatusCode, method: &http::Method, detail: &str) ->
         StatusCode::NOT_FOUND => "The requested endpoint does not exist.".to_string(),
         StatusCode::METHOD_NOT_ALLOWED => {
             format!("The endpoint does not accept {method} requests.")
-        }
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            format!("The request body is larger than {BODY_LIMIT} bytes.")
         }
         _ if detail.trim().is_empty() => format!(
             "The request is not valid ({}).",

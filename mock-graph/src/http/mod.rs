@@ -17,7 +17,8 @@ pub mod server;
 pub mod services;
 pub mod tls;
 
-/// The largest request body the mock reads (Entra's token endpoint takes far less).
+/// The largest request body the mock takes (Entra's token endpoint takes far less). Enforced
+/// in one place, `limits::enforce`, which reads every body before the handlers run.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// What the connection told about a request: whether it came over TLS. Inserted by the server
@@ -39,7 +40,9 @@ pub fn router(state: MockState) -> Router {
             state.clone(),
             control::observe,
         ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // `limits::enforce` has read the body within BODY_LIMIT already; a second limit here
+        // would be a second place deciding it.
+        .layer(DefaultBodyLimit::disable())
         // Outermost: limits, and every refusal in the service's own format.
         .layer(axum::middleware::from_fn(limits::enforce))
         .with_state(state)

@@ -89,20 +89,39 @@ pub fn certificate_info(bytes: &[u8]) -> Option<CertificateInfo> {
     })
 }
 
-fn parse_date(text: &str) -> Result<OffsetDateTime, GraphError> {
+/// The first and last instants of Edm.DateTimeOffset (.NET's DateTimeOffset, in UTC).
+const FIRST_DATE: OffsetDateTime = time::macros::datetime!(0001-01-01 0:00 UTC);
+const LAST_DATE: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.9999999 UTC);
+
+/// A date property of a key credential, in UTC, as Graph stores and returns it.
+fn parse_date(text: &str, property: &str) -> Result<OffsetDateTime, GraphError> {
     let t = text.trim();
-    OffsetDateTime::parse(t, &Rfc3339)
+    let invalid = |why: &str| {
+        bad(&format!(
+            "Invalid value specified for property '{property}' of resource 'KeyCredential': {why}"
+        ))
+    };
+    let parsed = OffsetDateTime::parse(t, &Rfc3339)
         .or_else(|_| {
             // Graph reads a date without an offset as UTC.
             PrimitiveDateTime::parse(t, &time::format_description::well_known::Iso8601::DEFAULT)
                 .map(PrimitiveDateTime::assume_utc)
         })
-        .map(|d| d.replace_nanosecond(0).unwrap_or(d))
         .map_err(|_| {
-            bad(&format!(
-                "Cannot convert the literal '{t}' to the expected type 'Edm.DateTimeOffset'."
+            invalid(&format!(
+                "cannot convert the literal '{t}' to the expected type 'Edm.DateTimeOffset'."
             ))
-        })
+        })?;
+    // An offset can carry a date of the year 9999 (or 0) past the calendar's end in UTC.
+    if parsed < FIRST_DATE || parsed > LAST_DATE {
+        return Err(invalid(&format!(
+            "'{t}' is outside the range of 'Edm.DateTimeOffset' (0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z)."
+        )));
+    }
+    let utc = parsed
+        .checked_to_offset(time::UtcOffset::UTC)
+        .ok_or_else(|| invalid("the date is out of range."))?;
+    Ok(utc.replace_nanosecond(0).unwrap_or(utc))
 }
 
 /// Builds a new credential from what a client sent, with Graph's validation and defaults:
@@ -137,9 +156,13 @@ fn new_credential(input: KeyCredentialInput) -> Result<KeyCredential, GraphError
     let start = input
         .start_date_time
         .as_deref()
-        .map(parse_date)
+        .map(|t| parse_date(t, "startDateTime"))
         .transpose()?;
-    let end = input.end_date_time.as_deref().map(parse_date).transpose()?;
+    let end = input
+        .end_date_time
+        .as_deref()
+        .map(|t| parse_date(t, "endDateTime"))
+        .transpose()?;
     let custom = input
         .custom_key_identifier
         .map(|c| {
@@ -341,4 +364,43 @@ pub fn verify_proof(
         return Err(GraphError::Proof("the proof is expired or not yet valid"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn dates_are_utc_within_the_edm_range_and_refusals_name_the_property() {
+        let ok = [
+            ("2030-01-01T00:00:00Z", datetime!(2030-01-01 0:00 UTC)),
+            ("2030-01-01T01:00:00+01:00", datetime!(2030-01-01 0:00 UTC)),
+            ("2030-01-01T00:00:00", datetime!(2030-01-01 0:00 UTC)),
+            ("0001-01-01T00:00:00Z", datetime!(0001-01-01 0:00 UTC)),
+            ("9999-12-31T23:59:59Z", datetime!(9999-12-31 23:59:59 UTC)),
+        ];
+        for (text, want) in ok {
+            let got = parse_date(text, "endDateTime").unwrap();
+            assert_eq!(got, want, "{text}");
+            assert_eq!(got.offset(), time::UtcOffset::UTC, "{text}");
+        }
+        for text in [
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59-00:01",
+            "0001-01-01T00:00:00+00:01",
+            "-5000-01-01T00:00:00Z",
+            "+10000-01-01T00:00:00Z",
+            "99999999999",
+            "soon",
+        ] {
+            let err = parse_date(text, "startDateTime").unwrap_err();
+            assert_eq!(err.status(), 400, "{text}");
+            assert!(
+                err.message().contains("'startDateTime'"),
+                "{text}: {}",
+                err.message()
+            );
+        }
+    }
 }

@@ -235,7 +235,8 @@ pub fn page(
         .filter(|o| q.filter.as_ref().is_none_or(|f| f.accepts(o)))
         .collect();
     let size = q.top.unwrap_or(DEFAULT_PAGE);
-    let end = (q.skip + size).min(matching.len());
+    // `skip` comes from a `$skiptoken` the client sent back, and a client can forge one.
+    let end = q.skip.saturating_add(size).min(matching.len());
     let next_skip = (end < matching.len()).then_some(end);
     let items = matching
         .into_iter()
@@ -319,8 +320,14 @@ mod tests {
         assert_eq!(p.next_skip, Some(2));
         let token = encode_skiptoken(4);
         let q = QueryOptions::parse(&pairs(&[("$top", "2"), ("$skiptoken", &token)])).unwrap();
-        let p = page(all, &q, &f, &[]).unwrap();
+        let p = page(all.clone(), &q, &f, &[]).unwrap();
         assert_eq!(p.items.len(), 1);
+        assert_eq!(p.next_skip, None);
+        // A forged token past the end, however far: an empty last page.
+        let token = encode_skiptoken(usize::MAX);
+        let q = QueryOptions::parse(&pairs(&[("$top", "999"), ("$skiptoken", &token)])).unwrap();
+        let p = page(all, &q, &f, &[]).unwrap();
+        assert!(p.items.is_empty());
         assert_eq!(p.next_skip, None);
     }
 }

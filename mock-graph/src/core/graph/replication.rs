@@ -143,7 +143,12 @@ impl Tenant {
         let changes = diff(&before, &after);
         self.restore_directory(before);
         if outcome.is_ok() && !changes.is_empty() {
-            let due = self.now() + lag;
+            // Rule lags are bounded (`faults::MAX_LAG_SECONDS`) so that this stays within the
+            // calendar; a lag past its end would be one that never comes due.
+            let due = self
+                .now()
+                .checked_add(lag)
+                .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc());
             self.replication.pending.push(PendingWrite { due, changes });
         }
         outcome
