@@ -45,39 +45,112 @@ pub struct ScenarioServer {
     /// Kept alive for the scenario: the state directory and the TPM.
     _dir: tempfile::TempDir,
     _swtpm: Option<swtpm::Swtpm>,
-    pub last_error: Option<String>,
+    /// How the last operation ended (`None`: no operation ran yet).
+    pub last_outcome: Option<Result<(), String>>,
     pub last_run: Option<SchedulerRun>,
     pub last_cycle: Option<SyncCycleResult>,
     pub last_rotation: Option<RotationOutcome>,
+    /// The state before the last step that could rotate (an on-demand rotation or a scheduler
+    /// run), read from the client's files and the tenant, not from the step's report.
+    pub before_rotation: Option<Before>,
+    /// The certificate the last rotation was asked to switch to (BYOC), by its own hash.
+    pub rotation_target: Option<Sha256Hash>,
     /// Administrators' applications (BYOA), by scenario name: appId, object id, SP id.
     pub apps: HashMap<String, (ClientId, ObjectId, ObjectId)>,
     /// Administrators' certificates in LOCAL_MACHINE, by scenario name.
     pub certs: HashMap<String, Sha256Hash>,
 }
 
+/// The state a Then step compares with, read before a step ran.
+#[derive(Debug, Clone)]
+pub struct Before {
+    /// The connector's certificate, from its configuration.
+    pub certificate: Option<Sha256Hash>,
+    /// The sync application's credentials in the tenant, by key id.
+    pub tenant_keys: Vec<String>,
+}
+
 impl std::fmt::Debug for ScenarioServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScenarioServer")
             .field("name", &self.name)
-            .field("last_error", &self.last_error)
+            .field("last_outcome", &self.last_outcome)
             .finish_non_exhaustive()
     }
 }
 
 impl ScenarioServer {
-    /// Keeps an operation's error for the Then steps; `Some` on success.
+    /// Keeps an operation's outcome for the Then steps; `Some` on success.
     fn record<T>(&mut self, result: Result<T, LifecycleError>) -> Option<T> {
         match result {
             Ok(v) => {
-                self.last_error = None;
+                self.last_outcome = Some(Ok(()));
                 Some(v)
             }
             Err(e) => {
-                self.last_error = Some(e.to_string());
+                self.last_outcome = Some(Err(e.to_string()));
                 None
             }
         }
     }
+
+    /// The last operation's error, for messages.
+    fn last_error(&self) -> Option<&str> {
+        match &self.last_outcome {
+            Some(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the state the Then steps compare with: the connector's certificate from its
+/// configuration and the sync application's credentials in the tenant.
+pub fn snapshot(w: &EntraWorld) -> anyhow::Result<Before> {
+    let srv = server(w);
+    let config = srv.config()?;
+    let certificate = config
+        .application
+        .as_ref()
+        .map(|a| a.certificate_sha256_hash.clone());
+    let tenant_keys = match &config.application {
+        Some(_) => tenant_app(w)
+            .map(|a| {
+                a.key_credentials
+                    .iter()
+                    .map(|k| k.key_id.to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Ok(Before {
+        certificate,
+        tenant_keys,
+    })
+}
+
+/// Uppercase hex SHA-256 of a certificate's DER, computed here (not by the client).
+fn sha256_hex(der: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// The sync application's credential in the tenant for the certificate `hash`, if any.
+fn tenant_key_for(
+    app: &mock_graph::core::directory::Application,
+    hash: &Sha256Hash,
+) -> Option<mock_graph::core::directory::KeyCredential> {
+    app.key_credentials
+        .iter()
+        .find(|k| {
+            k.key
+                .as_deref()
+                .is_some_and(|der| sha256_hex(der).eq_ignore_ascii_case(hash.as_str()))
+        })
+        .cloned()
 }
 
 fn sync(w: &mut EntraWorld) -> &mut ScenarioServer {
@@ -149,10 +222,12 @@ async fn new_server_in(
         server,
         _dir: dir,
         _swtpm: swtpm,
-        last_error: None,
+        last_outcome: None,
         last_run: None,
         last_cycle: None,
         last_rotation: None,
+        before_rotation: None,
+        rotation_target: None,
         apps: HashMap::new(),
         certs: HashMap::new(),
     }));
@@ -478,18 +553,20 @@ async fn onboards_byoa(
 
 #[then("the operation succeeded")]
 async fn operation_succeeded(w: &mut EntraWorld) -> anyhow::Result<()> {
-    match &sync(w).last_error {
-        None => Ok(()),
-        Some(e) => bail!("the last operation failed: {e}"),
+    match &sync(w).last_outcome {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => bail!("the last operation failed: {e}"),
+        None => bail!("no operation ran"),
     }
 }
 
 #[then(expr = "the operation failed saying {string}")]
 async fn operation_failed(w: &mut EntraWorld, text: String) -> anyhow::Result<()> {
-    match &sync(w).last_error {
-        Some(e) if e.contains(&text) => Ok(()),
-        Some(e) => bail!("the last operation failed with {e:?}, which does not say {text:?}"),
-        None => bail!("the last operation succeeded"),
+    match &sync(w).last_outcome {
+        Some(Err(e)) if e.contains(&text) => Ok(()),
+        Some(Err(e)) => bail!("the last operation failed with {e:?}, which does not say {text:?}"),
+        Some(Ok(())) => bail!("the last operation succeeded"),
+        None => bail!("no operation ran"),
     }
 }
 
@@ -644,12 +721,11 @@ async fn app_credentials(w: &mut EntraWorld, n: usize) -> anyhow::Result<()> {
 #[when("the scheduler runs")]
 #[given("the scheduler runs")]
 async fn scheduler_runs(w: &mut EntraWorld) -> anyhow::Result<()> {
+    before_rotating(w, None)?;
     let srv = sync(w);
     let run = srv.server.run_scheduler_once().await?;
     srv.last_cycle = run.sync_cycle.clone();
-    if let Some(r) = &run.rotation {
-        srv.last_rotation = Some(r.clone());
-    }
+    srv.last_rotation = run.rotation.clone();
     srv.last_run = Some(run);
     Ok(())
 }
@@ -801,28 +877,43 @@ async fn cycle_failed(w: &mut EntraWorld, text: String) -> anyhow::Result<()> {
 
 // ---- rotation
 
+/// Remembers what the Then steps about rotation compare with, before a step that can rotate.
+pub fn before_rotating(w: &mut EntraWorld, target: Option<Sha256Hash>) -> anyhow::Result<()> {
+    let before = snapshot(w)?;
+    let srv = sync(w);
+    srv.before_rotation = Some(before);
+    srv.rotation_target = target;
+    srv.last_rotation = None;
+    Ok(())
+}
+
 #[when("the sync server rotates its credential on demand")]
-async fn rotate(w: &mut EntraWorld) {
+async fn rotate(w: &mut EntraWorld) -> anyhow::Result<()> {
+    before_rotating(w, None)?;
     let srv = sync(w);
     let r = srv.server.rotate_credential(None, None).await;
     if let Some(o) = srv.record(r) {
         srv.last_rotation = Some(o);
     }
+    Ok(())
 }
 
 #[when(expr = "the sync server rotates its credential on demand with the administrator {string}")]
-async fn rotate_admin(w: &mut EntraWorld, by: String) {
+async fn rotate_admin(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    before_rotating(w, None)?;
     let admin = admin(w, &by);
     let srv = sync(w);
     let r = srv.server.rotate_credential(None, Some(&admin)).await;
     if let Some(o) = srv.record(r) {
         srv.last_rotation = Some(o);
     }
+    Ok(())
 }
 
 #[when(expr = "the sync server rotates its credential to certificate {string}")]
 async fn rotate_to(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
     let hash = cert_hash(w, &cert)?;
+    before_rotating(w, Some(hash.clone()))?;
     let srv = sync(w);
     let r = srv.server.rotate_credential(Some(&hash), None).await;
     if let Some(o) = srv.record(r) {
@@ -831,19 +922,67 @@ async fn rotate_to(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The rotation's own report is only cross-checked: the verdict comes from the configuration
+/// read back, the certificate before the step, the certificate the scenario named, the store
+/// and the tenant's keyCredentials.
 #[then("the certificate was rotated")]
 async fn was_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
     let srv = sync(w);
-    let r = srv
+    let before = srv
+        .before_rotation
+        .clone()
+        .ok_or_else(|| anyhow!("no step before this one could rotate"))?;
+    let target = srv.rotation_target.clone();
+    let report = srv
         .last_rotation
         .clone()
-        .ok_or_else(|| anyhow!("no rotation happened (last error: {:?})", srv.last_error))?;
-    ensure!(r.completed, "the rotation is not complete: {r:?}");
+        .ok_or_else(|| anyhow!("no rotation happened (last error: {:?})", srv.last_error()))?;
+    let old = before
+        .certificate
+        .ok_or_else(|| anyhow!("the connector had no certificate before the step"))?;
     let config = srv.server.config()?;
-    let current = config.application.map(|a| a.certificate_sha256_hash);
+    let app = config
+        .application
+        .ok_or_else(|| anyhow!("the connector has no application identity"))?;
+    let current = app.certificate_sha256_hash.clone();
     ensure!(
-        current.as_ref() == Some(&r.new_certificate_sha256_hash),
-        "the connector uses {current:?}"
+        current != old,
+        "the connector still uses the certificate it had before the step ({old}); the rotation reported {report:?}"
+    );
+    if let Some(target) = &target {
+        ensure!(
+            &current == target,
+            "the connector uses {current}, not the certificate the scenario named ({target})"
+        );
+    }
+    ensure!(
+        srv.server.rotation_journal()?.is_none(),
+        "a rotation is still under way"
+    );
+    let entry = srv
+        .server
+        .store(app.certificate_store)
+        .get(&current)?
+        .ok_or_else(|| anyhow!("the connector's certificate {current} is not in its store"))?;
+    ensure!(
+        sha256_hex(entry.certificate.der()).eq_ignore_ascii_case(current.as_str()),
+        "the store's entry for {current} holds another certificate"
+    );
+    let tenant = tenant_app(w)?;
+    let key = tenant_key_for(&tenant, &current).ok_or_else(|| {
+        anyhow!("the sync application in the tenant has no credential for the connector's certificate {current}")
+    })?;
+    let now = sync(w).clock.now();
+    ensure!(
+        key.start_date_time <= now && now < key.end_date_time,
+        "the new credential is not valid now: {} to {}",
+        key.start_date_time,
+        key.end_date_time
+    );
+    // The (last) rotation's report must agree with what happened.
+    ensure!(
+        report.completed && report.new_certificate_sha256_hash == current,
+        "the rotation reported {report:?}, but the connector uses {current}"
     );
     Ok(())
 }
@@ -851,6 +990,10 @@ async fn was_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
 #[then("the certificate was not rotated")]
 async fn not_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
     let srv = sync(w);
+    let before = srv
+        .before_rotation
+        .clone()
+        .ok_or_else(|| anyhow!("no step before this one could rotate"))?;
     ensure!(
         srv.last_rotation.is_none(),
         "a rotation happened: {:?}",
@@ -860,22 +1003,54 @@ async fn not_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
         srv.server.rotation_journal()?.is_none(),
         "a rotation is under way"
     );
+    let current = srv
+        .server
+        .config()?
+        .application
+        .map(|a| a.certificate_sha256_hash);
+    ensure!(
+        current == before.certificate,
+        "the connector's certificate changed from {:?} to {current:?}",
+        before.certificate
+    );
+    let mut keys: Vec<String> = tenant_app(w)?
+        .key_credentials
+        .iter()
+        .map(|k| k.key_id.to_string())
+        .collect();
+    let mut was = before.tenant_keys.clone();
+    keys.sort();
+    was.sort();
+    ensure!(
+        keys == was,
+        "the sync application's credentials changed from {was:?} to {keys:?}"
+    );
     Ok(())
 }
 
 #[then("the old certificate left the sync server")]
 async fn old_left(w: &mut EntraWorld) -> anyhow::Result<()> {
     let srv = sync(w);
-    let r = srv
-        .last_rotation
-        .clone()
-        .ok_or_else(|| anyhow!("no rotation"))?;
+    let old = srv
+        .before_rotation
+        .as_ref()
+        .and_then(|b| b.certificate.clone())
+        .ok_or_else(|| anyhow!("no certificate was recorded before a rotation"))?;
+    let current = srv
+        .server
+        .config()?
+        .application
+        .map(|a| a.certificate_sha256_hash);
+    ensure!(
+        current.as_ref() != Some(&old),
+        "the old certificate {old} is still the connector's"
+    );
     let store = srv
         .server
         .store(adsync_client::config::StoreKind::CurrentUser);
     ensure!(
-        store.get(&r.old_certificate_sha256_hash)?.is_none(),
-        "the old certificate is still in CURRENT_USER"
+        store.get(&old)?.is_none(),
+        "the old certificate {old} is still in CURRENT_USER"
     );
     Ok(())
 }
@@ -925,12 +1100,24 @@ fn stale_id(w: &EntraWorld) -> anyhow::Result<KeyCredentialId> {
 #[then("event 1015 names the old credential's CertificateId")]
 async fn names_old_id(w: &mut EntraWorld) -> anyhow::Result<()> {
     let id = stale_id(w)?;
+    let old = sync(w)
+        .before_rotation
+        .as_ref()
+        .and_then(|b| b.certificate.clone())
+        .ok_or_else(|| anyhow!("no certificate was recorded before a rotation"))?;
     let app = tenant_app(w)?;
+    let key = app
+        .key_credentials
+        .iter()
+        .find(|k| k.key_id.to_string() == id.as_str())
+        .ok_or_else(|| anyhow!("the application has no credential {id}"))?;
+    let der = key
+        .key
+        .as_deref()
+        .ok_or_else(|| anyhow!("credential {id} has no certificate"))?;
     ensure!(
-        app.key_credentials
-            .iter()
-            .any(|k| k.key_id.to_string() == id.as_str()),
-        "the application has no credential {id}"
+        sha256_hex(der).eq_ignore_ascii_case(old.as_str()),
+        "credential {id} is not the old certificate {old}'s"
     );
     let config = server(w).config()?;
     ensure!(
