@@ -635,6 +635,39 @@ impl Case {
                         self.journal()?.is_none(),
                         "a completed rotation left its journal"
                     );
+                    // What the rotation reports is not the verdict: read the configuration
+                    // back and look at the tenant.
+                    let after = self.config()?;
+                    let now = after
+                        .application
+                        .as_ref()
+                        .map(|a| a.certificate_sha256_hash.clone())
+                        .ok_or("the connector lost its application")?;
+                    match &journal_before {
+                        // An unfinished rotation is finished, not started again.
+                        Some(j) => ensure!(
+                            now == j.new.certificate_sha256_hash,
+                            "the rotation under way was finished, but the connector uses {now}, not {}",
+                            j.new.certificate_sha256_hash
+                        ),
+                        None => ensure!(
+                            !self.model.known.contains_key(&now),
+                            "the rotation completed, but the connector uses {now}, a certificate it already had"
+                        ),
+                    }
+                    ensure!(
+                        outcome.new_certificate_sha256_hash == now,
+                        "the rotation reported {outcome:?}, but the connector uses {now}"
+                    );
+                    let on_app = self.app_credentials(&after).iter().any(|k| {
+                        k.key.as_ref().is_some_and(|der| {
+                            Certificate::from_der(der.clone()).is_ok_and(|c| c.sha256_hash() == now)
+                        })
+                    });
+                    ensure!(
+                        on_app,
+                        "the connector's new certificate {now} is not on the application"
+                    );
                 } else if quiet && journal_before.is_none() {
                     ensure!(
                         r.is_err(),
