@@ -28,6 +28,7 @@ use adsync_client::retry::{RetryPolicy, SimulatedSleeper};
 use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{given, then, when};
 use mock_graph::core::clock::VirtualClock;
+use mock_graph::core::journal::JournalEntry;
 use time::Duration;
 
 use crate::harness::world::EntraWorld;
@@ -55,6 +56,10 @@ pub struct ScenarioServer {
     pub before_rotation: Option<Before>,
     /// The certificate the last rotation was asked to switch to (BYOC), by its own hash.
     pub rotation_target: Option<Sha256Hash>,
+    /// What the last scheduler run left in the event log and the tenant's journal.
+    pub run_effects: Option<Effects>,
+    /// What the tenant journaled while the last sync cycle (alone or in a scheduler run) ran.
+    pub cycle_requests: Vec<JournalEntry>,
     /// Administrators' applications (BYOA), by scenario name: appId, object id, SP id.
     pub apps: HashMap<String, (ClientId, ObjectId, ObjectId)>,
     /// Administrators' certificates in LOCAL_MACHINE, by scenario name.
@@ -68,6 +73,17 @@ pub struct Before {
     pub certificate: Option<Sha256Hash>,
     /// The sync application's credentials in the tenant, by key id.
     pub tenant_keys: Vec<String>,
+    /// How many entries the client's event log held.
+    pub events: usize,
+    /// How many requests the tenant had journaled.
+    pub requests: usize,
+}
+
+/// What a step left behind, read from the client's event log and the tenant's journal.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub events: Vec<Event>,
+    pub requests: Vec<JournalEntry>,
 }
 
 impl std::fmt::Debug for ScenarioServer {
@@ -104,7 +120,8 @@ impl ScenarioServer {
 }
 
 /// Reads the state the Then steps compare with: the connector's certificate from its
-/// configuration and the sync application's credentials in the tenant.
+/// configuration, the sync application's credentials in the tenant, the event log's length
+/// and the tenant journal's length.
 pub fn snapshot(w: &EntraWorld) -> anyhow::Result<Before> {
     let srv = server(w);
     let config = srv.config()?;
@@ -126,7 +143,26 @@ pub fn snapshot(w: &EntraWorld) -> anyhow::Result<Before> {
     Ok(Before {
         certificate,
         tenant_keys,
+        events: srv.event_log().all()?.len(),
+        requests: w.mock().with_tenant(|t| t.journal.len()),
     })
+}
+
+/// What the client logged and the tenant journaled since `before`.
+fn effects_since(w: &EntraWorld, before: &Before) -> anyhow::Result<Effects> {
+    let events = server(w)
+        .event_log()
+        .all()?
+        .into_iter()
+        .skip(before.events)
+        .collect();
+    let requests = w
+        .mock()
+        .with_tenant(|t| t.journal.entries())
+        .into_iter()
+        .skip(before.requests)
+        .collect();
+    Ok(Effects { events, requests })
 }
 
 /// Uppercase hex SHA-256 of a certificate's DER, computed here (not by the client).
@@ -228,6 +264,8 @@ async fn new_server_in(
         last_rotation: None,
         before_rotation: None,
         rotation_target: None,
+        run_effects: None,
+        cycle_requests: Vec::new(),
         apps: HashMap::new(),
         certs: HashMap::new(),
     }));
@@ -721,11 +759,14 @@ async fn app_credentials(w: &mut EntraWorld, n: usize) -> anyhow::Result<()> {
 #[when("the scheduler runs")]
 #[given("the scheduler runs")]
 async fn scheduler_runs(w: &mut EntraWorld) -> anyhow::Result<()> {
-    before_rotating(w, None)?;
+    let before = before_rotating(w, None)?;
+    let run = server(w).run_scheduler_once().await?;
+    let effects = effects_since(w, &before)?;
     let srv = sync(w);
-    let run = srv.server.run_scheduler_once().await?;
     srv.last_cycle = run.sync_cycle.clone();
+    srv.cycle_requests = effects.requests.clone();
     srv.last_rotation = run.rotation.clone();
+    srv.run_effects = Some(effects);
     srv.last_run = Some(run);
     Ok(())
 }
@@ -754,35 +795,78 @@ fn last_run(w: &mut EntraWorld) -> anyhow::Result<&SchedulerRun> {
         .ok_or_else(|| anyhow!("the scheduler has not run"))
 }
 
+/// The events the last scheduler run left in the event log (read back, not its report).
+fn run_events(w: &mut EntraWorld) -> anyhow::Result<Vec<Event>> {
+    sync(w)
+        .run_effects
+        .as_ref()
+        .map(|e| e.events.clone())
+        .ok_or_else(|| anyhow!("the scheduler has not run"))
+}
+
 #[then(expr = "the scheduler run logged event {int}")]
 async fn run_logged(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
-    let run = last_run(w)?;
+    let events = run_events(w)?;
     ensure!(
-        run.events.iter().any(|e| e.id == id),
+        events.iter().any(|e| e.id == id),
         "the run logged {:?}",
-        ids_of(&run.events)
+        ids_of(&events)
     );
     Ok(())
 }
 
 #[then(expr = "the scheduler run logged no event {int}")]
 async fn run_not_logged(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
-    let run = last_run(w)?;
+    let events = run_events(w)?;
     ensure!(
-        !run.events.iter().any(|e| e.id == id),
+        !events.iter().any(|e| e.id == id),
         "the run logged {:?}",
-        ids_of(&run.events)
+        ids_of(&events)
     );
     Ok(())
 }
 
 #[then("the scheduler run did nothing")]
 async fn run_did_nothing(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let effects = sync(w)
+        .run_effects
+        .clone()
+        .ok_or_else(|| anyhow!("the scheduler has not run"))?;
     let run = last_run(w)?;
     ensure!(run.suspended, "the scheduler was not suspended");
     ensure!(
         run.events.is_empty() && run.rotation.is_none() && run.sync_cycle.is_none(),
         "the run did {run:?}"
+    );
+    // What the run reports is not enough: nothing in the event log, nothing sent to the
+    // tenant, the same certificate.
+    ensure!(
+        effects.events.is_empty(),
+        "the run logged {:?}",
+        ids_of(&effects.events)
+    );
+    ensure!(
+        effects.requests.is_empty(),
+        "the run sent the tenant {:?}",
+        effects
+            .requests
+            .iter()
+            .map(|r| r.operation.clone().unwrap_or_else(|| r.path.clone()))
+            .collect::<Vec<_>>()
+    );
+    let srv = sync(w);
+    let before = srv
+        .before_rotation
+        .as_ref()
+        .and_then(|b| b.certificate.clone());
+    let now = srv
+        .server
+        .config()?
+        .application
+        .map(|a| a.certificate_sha256_hash);
+    ensure!(
+        now == before,
+        "the connector's certificate changed from {before:?} to {now:?}"
     );
     Ok(())
 }
@@ -837,8 +921,12 @@ async fn no_event(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
 #[when("a sync cycle runs")]
 #[given("a sync cycle runs")]
 async fn sync_cycle(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let before = snapshot(w)?;
+    let cycle = server(w).start_sync_cycle(PolicyType::Delta).await?;
+    let effects = effects_since(w, &before)?;
     let srv = sync(w);
-    srv.last_cycle = Some(srv.server.start_sync_cycle(PolicyType::Delta).await?);
+    srv.last_cycle = Some(cycle);
+    srv.cycle_requests = effects.requests;
     Ok(())
 }
 
@@ -849,10 +937,49 @@ fn last_cycle(w: &mut EntraWorld) -> anyhow::Result<SyncCycleResult> {
         .ok_or_else(|| anyhow!("no sync cycle ran"))
 }
 
+/// The exports the tenant's synchronization service answered during the last sync cycle.
+fn exports(w: &mut EntraWorld) -> Vec<JournalEntry> {
+    sync(w)
+        .cycle_requests
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("adsync.export"))
+        .cloned()
+        .collect()
+}
+
+/// The client id the tenant must see on the connector's requests: the application's appId, or
+/// the public client the service account signs in through.
+fn connector_client_id(w: &EntraWorld) -> anyhow::Result<String> {
+    let config = server(w).config()?;
+    Ok(match config.connector_identity_type {
+        IdentityType::Application => config
+            .application
+            .ok_or_else(|| anyhow!("the connector uses its application but has none"))?
+            .application_app_id
+            .to_string(),
+        IdentityType::ServiceAccount => {
+            adsync_client::lifecycle::server::CONNECT_CLIENT_ID.to_string()
+        }
+    })
+}
+
 #[then("the sync cycle succeeded")]
 async fn cycle_succeeded(w: &mut EntraWorld) -> anyhow::Result<()> {
     let c = last_cycle(w)?;
     ensure!(c.succeeded, "the sync cycle failed: {:?}", c.error);
+    // The tenant's synchronization service must have taken the export, from the connector's
+    // identity.
+    let client = connector_client_id(w)?;
+    let exports = exports(w);
+    ensure!(
+        exports.iter().any(|r| {
+            r.status.is_some_and(|s| (200..300).contains(&s))
+                && r.client_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&client))
+        }),
+        "the tenant took no export from {client} during the cycle: {exports:?}"
+    );
     Ok(())
 }
 
@@ -860,6 +987,17 @@ async fn cycle_succeeded(w: &mut EntraWorld) -> anyhow::Result<()> {
 async fn cycle_denied(w: &mut EntraWorld) -> anyhow::Result<()> {
     let c = last_cycle(w)?;
     ensure!(!c.succeeded && c.access_denied, "the sync cycle: {c:?}");
+    let exports = exports(w);
+    ensure!(
+        exports.last().is_some_and(|r| r.status == Some(403)),
+        "the tenant did not refuse the cycle's export with 403: {exports:?}"
+    );
+    ensure!(
+        !exports
+            .iter()
+            .any(|r| r.status.is_some_and(|s| (200..300).contains(&s))),
+        "the tenant took an export during the cycle: {exports:?}"
+    );
     Ok(())
 }
 
@@ -872,19 +1010,26 @@ async fn cycle_failed(w: &mut EntraWorld, text: String) -> anyhow::Result<()> {
         error.contains(&text),
         "the sync cycle failed with {error:?}"
     );
+    let exports = exports(w);
+    ensure!(
+        !exports
+            .iter()
+            .any(|r| r.status.is_some_and(|s| (200..300).contains(&s))),
+        "the tenant took an export during the cycle: {exports:?}"
+    );
     Ok(())
 }
 
 // ---- rotation
 
 /// Remembers what the Then steps about rotation compare with, before a step that can rotate.
-pub fn before_rotating(w: &mut EntraWorld, target: Option<Sha256Hash>) -> anyhow::Result<()> {
+pub fn before_rotating(w: &mut EntraWorld, target: Option<Sha256Hash>) -> anyhow::Result<Before> {
     let before = snapshot(w)?;
     let srv = sync(w);
-    srv.before_rotation = Some(before);
+    srv.before_rotation = Some(before.clone());
     srv.rotation_target = target;
     srv.last_rotation = None;
-    Ok(())
+    Ok(before)
 }
 
 #[when("the sync server rotates its credential on demand")]
