@@ -19,6 +19,7 @@ use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
 use adsync_client::keys::Tpm;
 use adsync_client::lifecycle::byoc::{KeyProviderKind, NewCertificate};
+use adsync_client::lifecycle::hygiene::ApplicationKey;
 use adsync_client::lifecycle::legacy::InstallOptions;
 use adsync_client::lifecycle::rotation::RotationOutcome;
 use adsync_client::lifecycle::scheduler::{SchedulerChange, SchedulerRun};
@@ -60,6 +61,11 @@ pub struct ScenarioServer {
     pub run_effects: Option<Effects>,
     /// What the tenant journaled while the last sync cycle (alone or in a scheduler run) ran.
     pub cycle_requests: Vec<JournalEntry>,
+    /// What the last credential review listed.
+    pub last_review: Option<Vec<ApplicationKey>>,
+    /// The key ids of the credentials an Application Administrator added to the sync
+    /// application, as the tenant gave them.
+    pub foreign_keys: Vec<String>,
     /// Administrators' applications (BYOA), by scenario name: appId, object id, SP id.
     pub apps: HashMap<String, (ClientId, ObjectId, ObjectId)>,
     /// Administrators' certificates in LOCAL_MACHINE, by scenario name.
@@ -266,6 +272,8 @@ async fn new_server_in(
         rotation_target: None,
         run_effects: None,
         cycle_requests: Vec::new(),
+        last_review: None,
+        foreign_keys: Vec::new(),
         apps: HashMap::new(),
         certs: HashMap::new(),
     }));
@@ -1302,8 +1310,11 @@ async fn foreign_credential(w: &mut EntraWorld) -> anyhow::Result<()> {
     let app = tenant_app(w)?;
     let now = sync(w).clock.now();
     let cert = mock_graph::testing::TestCertificate::generate(now, now + Duration::days(90))?;
-    w.mock()
-        .with_tenant(|t| t.add_certificate(app.id, &cert.der, now, now + Duration::days(90)));
+    let key_id = w
+        .mock()
+        .with_tenant(|t| t.add_certificate(app.id, &cert.der, now, now + Duration::days(90)))
+        .ok_or_else(|| anyhow!("the tenant has no application {}", app.id))?;
+    sync(w).foreign_keys.push(key_id.to_string());
     Ok(())
 }
 
@@ -1312,7 +1323,100 @@ async fn review_keys(w: &mut EntraWorld, by: String) {
     let admin = admin(w, &by);
     let srv = sync(w);
     let r = srv.server.application_keys(&admin).await;
-    srv.record(r);
+    srv.last_review = srv.record(r);
+}
+
+/// The review against the tenant: every credential listed once, the ones the scenario added as
+/// an Application Administrator (and only those) `Foreign`, the connector's own `Current`.
+#[then("the review classifies only the Application Administrator's credential as foreign")]
+async fn review_classifies(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let review = sync(w)
+        .last_review
+        .clone()
+        .ok_or_else(|| anyhow!("no review listed the credentials"))?;
+    let mut foreign_added = sync(w).foreign_keys.clone();
+    ensure!(
+        !foreign_added.is_empty(),
+        "no step added a foreign credential"
+    );
+    let app = tenant_app(w)?;
+    let mut in_tenant: Vec<String> = app
+        .key_credentials
+        .iter()
+        .map(|k| k.key_id.to_string())
+        .collect();
+    let mut listed: Vec<String> = review
+        .iter()
+        .map(|k| {
+            k.certificate_id
+                .as_ref()
+                .map_or_else(String::new, |id| id.to_string())
+        })
+        .collect();
+    in_tenant.sort();
+    listed.sort();
+    ensure!(
+        listed == in_tenant,
+        "the review lists {listed:?}, the tenant has {in_tenant:?}"
+    );
+    let mut foreign: Vec<String> = review
+        .iter()
+        .filter(|k| k.status == "Foreign")
+        .filter_map(|k| k.certificate_id.as_ref().map(|id| id.to_string()))
+        .collect();
+    foreign.sort();
+    foreign_added.sort();
+    ensure!(
+        foreign == foreign_added,
+        "the review calls {foreign:?} foreign; the Application Administrator added {foreign_added:?}: {review:?}"
+    );
+    let current = server(w)
+        .config()?
+        .application
+        .map(|a| a.certificate_sha256_hash)
+        .ok_or_else(|| anyhow!("the connector has no application"))?;
+    let own = tenant_key_for(&app, &current)
+        .ok_or_else(|| anyhow!("the tenant has no credential for the connector's certificate"))?
+        .key_id
+        .to_string();
+    let status = review
+        .iter()
+        .find(|k| k.certificate_id.as_ref().map(|id| id.to_string()) == Some(own.clone()))
+        .map(|k| k.status.clone());
+    ensure!(
+        status.as_deref() == Some("Current"),
+        "the connector's own credential {own} is listed as {status:?}"
+    );
+    Ok(())
+}
+
+#[then(
+    "event 1016 names the CertificateId of the Application Administrator's credential and no other"
+)]
+async fn event_names_foreign(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let events = server(w).event_log().query(&EventQuery {
+        id: Some(adsync_client::events::ids::FOREIGN_CREDENTIALS),
+        ..Default::default()
+    })?;
+    let message = events
+        .last()
+        .map(|e| e.message.to_ascii_lowercase())
+        .ok_or_else(|| anyhow!("no event 1016"))?;
+    let foreign = sync(w).foreign_keys.clone();
+    for id in &foreign {
+        ensure!(
+            message.contains(&id.to_ascii_lowercase()),
+            "event 1016 does not name {id}: {message}"
+        );
+    }
+    for k in tenant_app(w)?.key_credentials {
+        let id = k.key_id.to_string();
+        ensure!(
+            foreign.contains(&id) || !message.contains(&id.to_ascii_lowercase()),
+            "event 1016 names {id}, which the Application Administrator did not add: {message}"
+        );
+    }
+    Ok(())
 }
 
 // ---- the legacy service account
