@@ -719,7 +719,10 @@ async fn app_holds(w: &mut EntraWorld, role: String) -> anyhow::Result<()> {
 
 #[then(expr = "the sync application holds {string} on {string}")]
 async fn app_holds_on(w: &mut EntraWorld, role: String, resource: String) -> anyhow::Result<()> {
-    let held = held_on(w, &resource)?;
+    let of = of_resource(w, &resource)?;
+    let held = of.granted.ok_or_else(|| {
+        anyhow!("the tenant has no service principal of {resource}, so nothing can be held on it")
+    })?;
     ensure!(
         held.contains(&role),
         "the sync application holds {held:?} on {resource}"
@@ -727,28 +730,78 @@ async fn app_holds_on(w: &mut EntraWorld, role: String, resource: String) -> any
     Ok(())
 }
 
+/// Holding nothing on a resource the tenant does not have is true of any application: the step
+/// also looks at what the sync application declares (`requiredResourceAccess`) and at every app
+/// role assignment it has, so a grant or a declaration for that resource fails it either way.
 #[then(expr = "the sync application holds nothing on {string}")]
 async fn app_holds_nothing_on(w: &mut EntraWorld, resource: String) -> anyhow::Result<()> {
-    let held = held_on(w, &resource)?;
+    let of = of_resource(w, &resource)?;
+    if let Some(held) = &of.granted {
+        ensure!(
+            held.is_empty(),
+            "the sync application holds {held:?} on {resource}"
+        );
+    }
     ensure!(
-        held.is_empty(),
-        "the sync application holds {held:?} on {resource}"
+        of.assignments == 0,
+        "the sync application has {} app role assignment(s) on {resource}",
+        of.assignments
+    );
+    ensure!(
+        of.declared == 0,
+        "the sync application's requiredResourceAccess declares {} role(s) of {resource}",
+        of.declared
     );
     Ok(())
 }
 
-/// The app roles the sync application holds on the service principal of `resource` (an
-/// appId, or a name `resource_app_id` knows); none when the tenant has no such principal.
-fn held_on(w: &EntraWorld, resource: &str) -> anyhow::Result<Vec<String>> {
+/// What the sync application has of one resource, read from the tenant.
+struct OfResource {
+    /// The enabled roles granted on the resource's service principal; `None` when the tenant
+    /// has no service principal with that appId.
+    granted: Option<Vec<String>>,
+    /// App role assignments of the sync application's service principal to a service
+    /// principal with that appId (whatever their role).
+    assignments: usize,
+    /// Roles of that appId in the application's `requiredResourceAccess`.
+    declared: usize,
+}
+
+/// Reads what the sync application holds and declares of `resource` (an appId, or a name
+/// `resource_app_id` knows).
+fn of_resource(w: &EntraWorld, resource: &str) -> anyhow::Result<OfResource> {
     let app = tenant_app(w)?;
     let resource: mock_graph::core::ids::AppId = resource_app_id(resource).parse()?;
-    Ok(w.mock().with_tenant(|t| {
-        let sp = t.service_principal_by_app_id(app.app_id).map(|s| s.id);
-        match (sp, t.service_principal_by_app_id(resource)) {
-            (Some(sp), Some(r)) => t.granted_app_roles(sp, r),
-            _ => Vec::new(),
-        }
-    }))
+    let declared = app
+        .required_resource_access
+        .iter()
+        .filter(|r| {
+            r.resource_app_id
+                .eq_ignore_ascii_case(&resource.to_string())
+        })
+        .map(|r| r.resource_access.len().max(1))
+        .sum();
+    w.mock().with_tenant(|t| {
+        let sp = t
+            .service_principal_by_app_id(app.app_id)
+            .map(|s| s.id)
+            .ok_or_else(|| anyhow!("the sync application has no service principal"))?;
+        let target = t.service_principal_by_app_id(resource);
+        let assignments = t
+            .app_role_assignments
+            .iter()
+            .filter(|a| a.principal_id == sp)
+            .filter(|a| {
+                t.service_principal(a.resource_id)
+                    .is_some_and(|r| r.app_id == resource)
+            })
+            .count();
+        Ok(OfResource {
+            granted: target.map(|r| t.granted_app_roles(sp, r)),
+            assignments,
+            declared,
+        })
+    })
 }
 
 #[then(expr = "the sync application has {int} certificate credential(s)")]
