@@ -781,11 +781,11 @@ async fn requires(
     Ok(())
 }
 
-#[then(expr = "the application {string} has {int} certificate credential(s) in Graph")]
-async fn credentials_in_graph(w: &mut EntraWorld, app: String, n: usize) -> anyhow::Result<()> {
+/// The keyCredentials of the application `app` as Graph gives them to `admin@<domain>`.
+pub async fn key_credentials(w: &mut EntraWorld, app: &str) -> anyhow::Result<Vec<Value>> {
     let admin = format!("admin@{}", w.tenant().domain);
     let token = user_token(w, &admin).await?;
-    let app_id = w.app(&app).app_id.to_string();
+    let app_id = w.app(app).app_id.to_string();
     let a = send(
         w,
         Some(&token),
@@ -794,14 +794,19 @@ async fn credentials_in_graph(w: &mut EntraWorld, app: String, n: usize) -> anyh
         None,
     )
     .await?;
-    let count = a.body["keyCredentials"]
+    a.body["keyCredentials"]
         .as_array()
-        .map(|k| {
-            k.iter()
-                .filter(|c| c["type"] == "AsymmetricX509Cert")
-                .count()
-        })
-        .ok_or_else(|| anyhow::anyhow!("no keyCredentials: {}", a.body))?;
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no keyCredentials: {}", a.body))
+}
+
+#[then(expr = "the application {string} has {int} certificate credential(s) in Graph")]
+async fn credentials_in_graph(w: &mut EntraWorld, app: String, n: usize) -> anyhow::Result<()> {
+    let count = key_credentials(w, &app)
+        .await?
+        .iter()
+        .filter(|c| c["type"] == "AsymmetricX509Cert")
+        .count();
     anyhow::ensure!(count == n, "{app} has {count} certificate credentials");
     Ok(())
 }
