@@ -20,9 +20,10 @@
 //! - a certificate the client had, whose credential is gone from the application, fails with
 //!   700027;
 //! - every keyCredential on the sync application is the configured certificate's, one that an
-//!   unfinished rotation or registration names, one that an event 1015 names (by
-//!   CertificateId, or by certificate when a crash lost the id), or foreign (the model adds
-//!   none);
+//!   unfinished rotation or registration names, or one that an event 1015 names (by
+//!   CertificateId, or by certificate when a crash lost the id). The model adds no credential,
+//!   so nothing else is excused, not even a certificate the client never kept in a store (one
+//!   made, added and lost within an operation is the leak this looks for);
 //! - after a run with no fault rule left and nothing replicating, while the certificate works,
 //!   no rotation is left half done (recovery).
 //!
@@ -514,7 +515,9 @@ impl Case {
                 .map_err(|e| e.to_string())?
                 .sha256_hash();
             on_app.insert(hash.clone());
-            if !self.model.known.contains_key(&hash) || allowed.contains(&&hash) {
+            // The model adds no credential of its own: one the client never had in a store
+            // (made, added and lost within one operation) must be accounted for like any other.
+            if allowed.contains(&&hash) {
                 continue;
             }
             // By CertificateId; or by certificate when the id was lost (a crash between
