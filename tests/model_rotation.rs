@@ -880,3 +880,21 @@ fn regression_resumed_rotation_does_not_add_the_key_twice() {
         Op::Rotate { admin: false },
     ]);
 }
+
+/// Found while probing the strengthened model with more cases, and not fixed: a crash after the
+/// configuration switched but before the journal said so, then an administrator revokes the
+/// connector's (new) credential. The administrator's rotation, the documented recovery, resumes
+/// the journal and waits for the revoked key (`completed: false`) instead of adding it again.
+#[test]
+#[ignore = "known client defect: an administrator's rotation does not recover the revoked key of an unfinished rotation"]
+fn regression_admin_rotation_recovers_the_revoked_key_of_an_unfinished_rotation() {
+    replay(&[
+        Op::Onboard,
+        Op::Crash {
+            at: RotationPoint::SwitchedUnrecorded,
+            admin: false,
+        },
+        Op::Revoke,
+        Op::Rotate { admin: true },
+    ]);
+}
