@@ -245,8 +245,26 @@ fn list(text: &str) -> Vec<String> {
 
 // ---- reading the resources
 
-#[when(expr = "the administrator/user {string} reads the service principal of {string}")]
+/// A Given states what the scenario starts from: Graph must have done it (2xx), or the
+/// scenario fails there. The When forms keep the answer for `Then Graph answers ...`.
+fn given_succeeded(w: &EntraWorld, what: &str) -> anyhow::Result<()> {
+    let last = w.last();
+    anyhow::ensure!(
+        (200..300).contains(&last.status),
+        "{what} (a Given) failed: Graph answered {}: {}",
+        last.status,
+        last.body
+    );
+    Ok(())
+}
+
 #[given(expr = "the administrator/user {string} reads the service principal of {string}")]
+async fn has_read_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
+    reads_sp(w, who, resource).await?;
+    given_succeeded(w, "reading the service principal")
+}
+
+#[when(expr = "the administrator/user {string} reads the service principal of {string}")]
 async fn reads_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
     let token = user_token(w, &who).await?;
     let app_id = resource_app_id(&resource);
@@ -287,8 +305,13 @@ async fn reads_sp_as_documented(
     Ok(())
 }
 
-#[when(expr = "the administrator/user {string} reads the app roles of {string}")]
 #[given(expr = "the administrator/user {string} reads the app roles of {string}")]
+async fn has_read_roles(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
+    reads_roles(w, who, resource).await?;
+    given_succeeded(w, "reading the app roles")
+}
+
+#[when(expr = "the administrator/user {string} reads the app roles of {string}")]
 async fn reads_roles(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
     let token = user_token(w, &who).await?;
     let app_id = resource_app_id(&resource);
@@ -371,10 +394,20 @@ async fn reads_with_bad_token(
 
 // ---- declaring and granting the permissions
 
-#[when(
+#[given(
     expr = "the administrator/user {string} sets the required permissions of {string} to {string}"
 )]
-#[given(
+async fn has_set_required(
+    w: &mut EntraWorld,
+    who: String,
+    app: String,
+    roles: String,
+) -> anyhow::Result<()> {
+    sets_required(w, who, app, roles).await?;
+    given_succeeded(w, "setting the required permissions")
+}
+
+#[when(
     expr = "the administrator/user {string} sets the required permissions of {string} to {string}"
 )]
 async fn sets_required(
@@ -455,8 +488,19 @@ async fn grant(
     Ok(())
 }
 
-#[when(expr = "the administrator/user {string} grants {string} of {string} to {string}")]
 #[given(expr = "the administrator/user {string} grants {string} of {string} to {string}")]
+async fn has_granted(
+    w: &mut EntraWorld,
+    who: String,
+    role: String,
+    resource: String,
+    app: String,
+) -> anyhow::Result<()> {
+    grant(w, &who, Some(&role), &resource, &app).await?;
+    given_succeeded(w, "granting the app role")
+}
+
+#[when(expr = "the administrator/user {string} grants {string} of {string} to {string}")]
 async fn grants(
     w: &mut EntraWorld,
     who: String,

@@ -116,6 +116,18 @@ impl ScenarioServer {
         }
     }
 
+    /// Keeps a Given's outcome like `record`, and fails the step (and so the scenario) when
+    /// the Given could not be done.
+    fn given(&mut self, what: &str, result: Result<(), LifecycleError>) -> anyhow::Result<()> {
+        if let Err(e) = &result {
+            let message = format!("{what} (a Given) failed: {e}");
+            self.record(result);
+            bail!(message);
+        }
+        self.record(result);
+        Ok(())
+    }
+
     /// The last operation's error, for messages.
     fn last_error(&self) -> Option<&str> {
         match &self.last_outcome {
@@ -553,30 +565,62 @@ fn resource_app_id(name: &str) -> String {
 
 // ---- onboarding
 
-#[when(expr = "the administrator {string} onboards the sync server")]
-#[given(expr = "the administrator {string} onboards the sync server")]
-async fn onboards_managed(w: &mut EntraWorld, by: String) {
-    let admin = admin(w, &by);
-    let srv = sync(w);
-    let r = srv.server.onboard(&admin, None, None).await;
-    srv.record(r);
+// A Given states what the scenario starts from: when it cannot be done, the scenario fails
+// there. The When forms keep the outcome for `Then the operation succeeded / failed saying`.
+
+async fn onboard(
+    w: &mut EntraWorld,
+    by: &str,
+    cert: Option<&str>,
+) -> anyhow::Result<Result<(), LifecycleError>> {
+    let admin = admin(w, by);
+    let hash = cert.map(|c| cert_hash(w, c)).transpose()?;
+    let r = server(w).onboard(&admin, hash.as_ref(), None).await;
+    Ok(r.map(|_| ()))
 }
 
-#[when(expr = "the administrator {string} onboards the sync server with certificate {string}")]
-#[given(expr = "the administrator {string} onboards the sync server with certificate {string}")]
-async fn onboards_byoc(w: &mut EntraWorld, by: String, cert: String) -> anyhow::Result<()> {
-    let admin = admin(w, &by);
-    let hash = cert_hash(w, &cert)?;
-    let srv = sync(w);
-    let r = srv.server.onboard(&admin, Some(&hash), None).await;
-    srv.record(r);
+#[when(expr = "the administrator {string} onboards the sync server")]
+async fn onboards_managed(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    let r = onboard(w, &by, None).await?;
+    sync(w).record(r);
     Ok(())
 }
 
+#[given(expr = "the administrator {string} onboards the sync server")]
+async fn onboarded_managed(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    let r = onboard(w, &by, None).await?;
+    sync(w).given("onboarding", r)
+}
+
+#[when(expr = "the administrator {string} onboards the sync server with certificate {string}")]
+async fn onboards_byoc(w: &mut EntraWorld, by: String, cert: String) -> anyhow::Result<()> {
+    let r = onboard(w, &by, Some(&cert)).await?;
+    sync(w).record(r);
+    Ok(())
+}
+
+#[given(expr = "the administrator {string} onboards the sync server with certificate {string}")]
+async fn onboarded_byoc(w: &mut EntraWorld, by: String, cert: String) -> anyhow::Result<()> {
+    let r = onboard(w, &by, Some(&cert)).await?;
+    sync(w).given("onboarding with a certificate", r)
+}
+
+async fn link(
+    w: &mut EntraWorld,
+    by: &str,
+    app: &str,
+    cert: &str,
+) -> anyhow::Result<Result<(), LifecycleError>> {
+    let admin = admin(w, by);
+    let hash = cert_hash(w, cert)?;
+    let (app_id, _, _) = app_ids(w, app)?;
+    let r = server(w)
+        .add_adsync_application_registration(Some(&admin), Some(&hash), Some(&app_id))
+        .await;
+    Ok(r.map(|_| ()))
+}
+
 #[when(
-    expr = "the administrator {string} links the application {string} with certificate {string}"
-)]
-#[given(
     expr = "the administrator {string} links the application {string} with certificate {string}"
 )]
 async fn onboards_byoa(
@@ -585,16 +629,22 @@ async fn onboards_byoa(
     app: String,
     cert: String,
 ) -> anyhow::Result<()> {
-    let admin = admin(w, &by);
-    let hash = cert_hash(w, &cert)?;
-    let (app_id, _, _) = app_ids(w, &app)?;
-    let srv = sync(w);
-    let r = srv
-        .server
-        .add_adsync_application_registration(Some(&admin), Some(&hash), Some(&app_id))
-        .await;
-    srv.record(r);
+    let r = link(w, &by, &app, &cert).await?;
+    sync(w).record(r);
     Ok(())
+}
+
+#[given(
+    expr = "the administrator {string} links the application {string} with certificate {string}"
+)]
+async fn linked_byoa(
+    w: &mut EntraWorld,
+    by: String,
+    app: String,
+    cert: String,
+) -> anyhow::Result<()> {
+    let r = link(w, &by, &app, &cert).await?;
+    sync(w).given("linking the application", r)
 }
 
 #[then("the operation succeeded")]
@@ -1348,11 +1398,17 @@ async fn remove_named_key(w: &mut EntraWorld) -> anyhow::Result<()> {
 #[given("an administrator removes the sync server's certificate credential in the tenant")]
 async fn revoke(w: &mut EntraWorld) -> anyhow::Result<()> {
     let app = tenant_app(w)?;
-    w.mock().with_tenant(|t| {
-        if let Some(a) = t.application_mut(app.id) {
+    let removed = w.mock().with_tenant(|t| {
+        t.application_mut(app.id).map(|a| {
+            let n = a.key_credentials.len();
             a.key_credentials.clear();
-        }
+            n
+        })
     });
+    ensure!(
+        removed.is_some_and(|n| n > 0),
+        "the sync application had no certificate credential to remove"
+    );
     Ok(())
 }
 
@@ -1474,20 +1530,32 @@ async fn event_names_foreign(w: &mut EntraWorld) -> anyhow::Result<()> {
 
 // ---- the legacy service account
 
-#[when(expr = "the administrator {string} removes the legacy service account")]
-#[given(expr = "the administrator {string} removes the legacy service account")]
-async fn remove_legacy(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
-    let admin = admin(w, &by);
-    let srv = sync(w);
-    let config = srv.server.config()?;
+async fn remove_legacy_account(
+    w: &mut EntraWorld,
+    by: &str,
+) -> anyhow::Result<Result<(), LifecycleError>> {
+    let admin = admin(w, by);
+    let srv = server(w);
+    let config = srv.config()?;
     let name = config
         .service_account
         .as_ref()
         .and_then(|a| a.user_principal_name.split('@').next().map(str::to_owned))
         .ok_or_else(|| anyhow!("the sync server has no service account"))?;
-    let r = srv.server.remove_service_account(&admin, &name).await;
-    srv.record(r);
+    Ok(srv.remove_service_account(&admin, &name).await.map(|_| ()))
+}
+
+#[when(expr = "the administrator {string} removes the legacy service account")]
+async fn remove_legacy(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    let r = remove_legacy_account(w, &by).await?;
+    sync(w).record(r);
     Ok(())
+}
+
+#[given(expr = "the administrator {string} removes the legacy service account")]
+async fn removed_legacy(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    let r = remove_legacy_account(w, &by).await?;
+    sync(w).given("removing the legacy service account", r)
 }
 
 #[when(expr = "the administrator {string} rolls the sync server back to a service account")]
@@ -1519,9 +1587,9 @@ fn sync_account_users(
 #[then(expr = "the tenant has a user {string} with the Directory Synchronization Accounts role")]
 async fn user_with_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
     let users = sync_account_users(w, &prefix);
-    let (id, _) = users
-        .first()
-        .ok_or_else(|| anyhow!("no user {prefix}* in the tenant"))?;
+    let [(id, _)] = users.as_slice() else {
+        bail!("expected one user {prefix}* in the tenant, found {users:?}");
+    };
     let id = *id;
     let has = w.mock().with_tenant(|t| {
         t.directory_roles_of(id)
@@ -1544,9 +1612,9 @@ async fn no_user(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
 #[then(expr = "the tenant has a user {string} without any directory role")]
 async fn user_without_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
     let users = sync_account_users(w, &prefix);
-    let (id, _) = users
-        .first()
-        .ok_or_else(|| anyhow!("no user {prefix}* in the tenant"))?;
+    let [(id, _)] = users.as_slice() else {
+        bail!("expected one user {prefix}* in the tenant, found {users:?}");
+    };
     let id = *id;
     let roles = w.mock().with_tenant(|t| t.directory_roles_of(id));
     ensure!(roles.is_empty(), "{prefix} holds {roles:?}");
