@@ -30,7 +30,7 @@ use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{given, then, when};
 use mock_graph::core::clock::VirtualClock;
 use mock_graph::core::journal::JournalEntry;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::harness::world::EntraWorld;
 
@@ -420,12 +420,22 @@ async fn clocks_forward(w: &mut EntraWorld, n: i64, unit: String) -> anyhow::Res
 }
 
 /// Moves both clocks so that the connector's certificate expires in `days` days (negative:
-/// expired that many days ago).
+/// expired that many days ago). The certificate's notAfter is read from the certificate itself
+/// (parsed here), not from the client's certificate check, whose verdict these steps test.
 fn move_to_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
-    let status = server(w)
-        .check_certificate(false)?
+    let srv = server(w);
+    let app = srv
+        .config()?
+        .application
         .ok_or_else(|| anyhow!("the connector has no certificate"))?;
-    let target = status.not_valid_after - Duration::days(days);
+    let entry = srv
+        .store(app.certificate_store)
+        .get(&app.certificate_sha256_hash)?
+        .ok_or_else(|| anyhow!("the connector's certificate is not in its store"))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(entry.certificate.der())
+        .map_err(|e| anyhow!("the connector's certificate does not parse: {e}"))?;
+    let not_after = OffsetDateTime::from_unix_timestamp(parsed.validity().not_after.timestamp())?;
+    let target = not_after - Duration::days(days);
     let by = target - sync(w).clock.now();
     ensure!(!by.is_negative(), "the clocks would have to move backwards");
     advance(w, by);
