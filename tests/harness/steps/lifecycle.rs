@@ -705,6 +705,46 @@ async fn credential_details(
         cert.certificate_managed_by
     );
     ensure!(cert.key_storage == storage, "key in {}", cert.key_storage);
+    // What the view shows, against the configuration and the store read back.
+    let srv = server(w);
+    let app = srv
+        .config()?
+        .application
+        .ok_or_else(|| anyhow!("the connector has no application"))?;
+    ensure!(
+        cert.certificate_sha256_hash == app.certificate_sha256_hash,
+        "the view shows {}, the configuration names {}",
+        cert.certificate_sha256_hash,
+        app.certificate_sha256_hash
+    );
+    let entry = srv
+        .store(app.certificate_store)
+        .get(&app.certificate_sha256_hash)?
+        .ok_or_else(|| anyhow!("the connector's certificate is not in its store"))?;
+    let stored = match entry.key {
+        adsync_client::keys::KeyRef::Tpm { .. } => "TPM",
+        adsync_client::keys::KeyRef::Software { .. } => "Software",
+    };
+    ensure!(
+        stored == storage,
+        "the view says the key is in {}, the store holds a {stored} key",
+        cert.key_storage
+    );
+    let sha1: String = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        entry.certificate.der(),
+    )
+    .as_ref()
+    .iter()
+    .map(|b| format!("{b:02X}"))
+    .collect();
+    ensure!(
+        cert.certificate_thumbprint
+            .to_string()
+            .eq_ignore_ascii_case(&sha1),
+        "the view shows thumbprint {}, the certificate's is {sha1}",
+        cert.certificate_thumbprint
+    );
     let json = serde_json::to_value(&cert)?;
     for property in [
         "CertificateManagedBy",
