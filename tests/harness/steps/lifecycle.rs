@@ -912,6 +912,18 @@ async fn app_credentials(w: &mut EntraWorld, n: usize) -> anyhow::Result<()> {
         "the sync application has {} credentials",
         app.key_credentials.len()
     );
+    // A count alone passes when the wrong credential stayed: one of them must be the
+    // certificate the connector uses.
+    let config = server(w).config()?;
+    if n > 0
+        && config.connector_identity_type == IdentityType::Application
+        && let Some(current) = config.application.map(|a| a.certificate_sha256_hash)
+    {
+        ensure!(
+            tenant_key_for(&app, &current).is_some(),
+            "none of the sync application's credentials is the connector's certificate {current}"
+        );
+    }
     Ok(())
 }
 
