@@ -745,6 +745,25 @@ impl Case {
                         .remove_application_key(&stale.certificate_id, None)
                         .await;
                     self.log.push(format!("  -> {r:?}"));
+                    if r.is_ok() {
+                        // Reported removed: gone from the tenant and from the configuration.
+                        let id = stale.certificate_id.as_str().to_ascii_lowercase();
+                        let after = self.config()?;
+                        ensure!(
+                            !self
+                                .app_credentials(&after)
+                                .iter()
+                                .any(|k| k.key_id.to_string() == id),
+                            "Remove-EntraApplicationKey {id} succeeded, but the credential is still on the application"
+                        );
+                        ensure!(
+                            !after
+                                .stale_credentials
+                                .iter()
+                                .any(|s| s.certificate_id == stale.certificate_id),
+                            "Remove-EntraApplicationKey {id} succeeded, but the configuration still lists it"
+                        );
+                    }
                 }
             }
             Op::Rollback => {
@@ -878,6 +897,22 @@ fn regression_resumed_rotation_does_not_add_the_key_twice() {
         Op::Scheduler,
         Op::Scheduler,
         Op::Rotate { admin: false },
+    ]);
+}
+
+/// A rotation whose removeKey is refused leaves a stale credential (event 1015);
+/// Remove-EntraApplicationKey must then take it off the application, not only say so.
+#[test]
+fn a_stale_credential_is_removed_on_request() {
+    replay(&[
+        Op::Onboard,
+        Op::Fault(Fault::Refuse {
+            operation: "removeKey",
+            status: 403,
+            count: 1,
+        }),
+        Op::Rotate { admin: false },
+        Op::RemoveStale,
     ]);
 }
 
