@@ -566,6 +566,7 @@ fn header_thumbprint(header: &Value) -> Option<String> {
 }
 
 async fn send(w: &mut EntraWorld, base: &str, call: &TokenCall) -> anyhow::Result<()> {
+    w.last_client_id = call.get("client_id").map(str::to_string);
     let mut url = token_url(base, &call.tenant, call.v1);
     if let Some(q) = &call.query {
         url = format!("{url}?{q}");
@@ -692,6 +693,7 @@ fn access_claims(w: &EntraWorld) -> anyhow::Result<Value> {
     Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?)
 }
 
+/// 200 with an access token for the client that asked (`appid`), in this tenant (`tid`).
 #[then("a token is issued")]
 async fn token_issued(w: &mut EntraWorld) -> anyhow::Result<()> {
     let last = w.last();
@@ -701,7 +703,26 @@ async fn token_issued(w: &mut EntraWorld) -> anyhow::Result<()> {
         last.status,
         last.body
     );
-    access_claims(w)?;
+    let claims = access_claims(w)?;
+    let client = w
+        .last_client_id
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the last request named no client_id"))?;
+    anyhow::ensure!(
+        claims["appid"]
+            .as_str()
+            .is_some_and(|a| a.eq_ignore_ascii_case(&client)),
+        "the token is for appid {}, the request was from {client}",
+        claims["appid"]
+    );
+    let tenant = w.tenant().tenant_id.clone();
+    anyhow::ensure!(
+        claims["tid"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case(&tenant)),
+        "the token is for tenant {}, not {tenant}",
+        claims["tid"]
+    );
     Ok(())
 }
 

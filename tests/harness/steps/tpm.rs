@@ -245,6 +245,7 @@ async fn server_token(w: &mut EntraWorld, scope: String) -> anyhow::Result<()> {
         status: 200,
         body: json!({"access_token": token.secret()}),
     });
+    w.last_client_id = Some(app.application_app_id.to_string());
     Ok(())
 }
 
