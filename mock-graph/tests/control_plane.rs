@@ -337,7 +337,7 @@ async fn throttling_faults_answer_in_each_service_format() {
 async fn dropped_connections_and_latency() {
     let env = Env::start().await;
     let admin = env.user_token("admin").await;
-    add_fault(
+    let rule = add_fault(
         &env,
         json!({"match": {"operation": "organization.get"}, "drop_connection": true, "count": 1}),
     )
@@ -348,7 +348,24 @@ async fn dropped_connections_and_latency() {
         .bearer_auth(&admin)
         .send()
         .await;
-    assert!(dropped.is_err(), "{dropped:?}");
+    let err = dropped.expect_err("a dropped connection gives no answer");
+    assert!(
+        err.is_request() && !err.is_connect() && !err.is_timeout(),
+        "connected, sent, and then no answer: {err:?}"
+    );
+    // Dropped by the rule, as the journal says (not refused for another reason).
+    let tid = env.server.tenant_id;
+    let journal = env
+        .call("GET", &format!("/_mock/tenants/{tid}/requests"), None, None)
+        .await;
+    let last = journal.assert_status(200)["value"]
+        .as_array()
+        .and_then(|v| v.last())
+        .cloned()
+        .expect("a journal entry");
+    assert_eq!(last["operation"], "organization.get", "{last}");
+    assert_eq!(last["status"], Value::Null, "{last}");
+    assert_eq!(last["fault"], json!(rule), "{last}");
     env.call("GET", "/v1.0/organization", Some(&admin), None)
         .await
         .assert_status(200);
