@@ -27,6 +27,12 @@
 //! - after a run with no fault rule left and nothing replicating, while the certificate works,
 //!   no rotation is left half done (recovery).
 //!
+//! Operations are also checked for what they claim, against the configuration read back and
+//! the tenant rather than their own report: a quiet on-demand rotation leaves the connector on a
+//! certificate it never had (or on the unfinished rotation's new one) that is on the
+//! application; a due scheduler run changes the certificate; a stale credential reported
+//! removed is gone from the application and the configuration.
+//!
 //! Software keys only. `PROPTEST_CASES` raises the case count (24 by default).
 
 use std::collections::{HashMap, HashSet};
