@@ -25,7 +25,8 @@ Feature: Removing the legacy service account
 
   Scenario: A custom service account is deprivileged instead
     Given the sync server is installed at version "2.5.79.0" by "hybridadmin" with the custom service account "svc-aadsync"
-    And the administrator "hybridadmin" onboards the sync server
+    Then the tenant has a user "svc-aadsync@" with the Directory Synchronization Accounts role
+    Given the administrator "hybridadmin" onboards the sync server
     When the administrator "hybridadmin" removes the legacy service account
     Then the operation succeeded
     And the tenant has a user "svc-aadsync@" without any directory role

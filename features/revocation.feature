@@ -27,4 +27,6 @@ Feature: Revocation and credential hygiene
     Given an Application Administrator adds a certificate of their own to the sync application
     When the administrator "hybridadmin" reviews the sync application's credentials
     Then the operation succeeded
+    And the review classifies only the Application Administrator's credential as foreign
     And event 1016 was logged with level Warning saying "did not create"
+    And event 1016 names the CertificateId of the Application Administrator's credential and no other

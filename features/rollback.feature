@@ -10,7 +10,8 @@ Feature: Rolling back to the legacy service account
     And the sync server is installed at version "2.5.79.0" by "hybridadmin"
     And the administrator "hybridadmin" onboards the sync server
     And the administrator "hybridadmin" removes the legacy service account
-    And the scheduler setting SyncCycleEnabled is set to false
+    Then the tenant has no user "Sync_AZCONNECT_"
+    Given the scheduler setting SyncCycleEnabled is set to false
     And the tenant delays new directory role assignments by 15 minutes
     When the administrator "hybridadmin" rolls the sync server back to a service account
     Then the operation succeeded
@@ -25,3 +26,4 @@ Feature: Rolling back to the legacy service account
     When the clocks move forward 5 minutes
     And a sync cycle runs
     Then the sync cycle succeeded
+    And the tenant has a user "Sync_AZCONNECT_" with the Directory Synchronization Accounts role

@@ -13,6 +13,7 @@ Feature: Reproducing a tenant's edge case from a fixture
     When "ConnectSyncProvisioning_SYNC01_0123456789ab" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
     Then the request is refused with AADSTS700027, error "invalid_client" and status 401
     And the error description mentions "The key used is expired."
+    And the error description names the certificate credential of "ConnectSyncProvisioning_SYNC01_0123456789ab" as the key that was found
 
   Scenario: An expired sync certificate is refused as Entra refuses it
     Given the tenant from fixture "expired-certificate"
@@ -20,6 +21,7 @@ Feature: Reproducing a tenant's edge case from a fixture
     When "ConnectSyncProvisioning_SYNC01_0123456789ab" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
     Then the request is refused with AADSTS700027, error "invalid_client" and status 401
     And the error description mentions "The key used is expired."
+    And the error description names the certificate credential of "ConnectSyncProvisioning_SYNC01_0123456789ab" as the key that was found
 
   Scenario: A credential someone else added to the sync application also gets its roles
     Given the tenant from fixture "foreign-credential"

@@ -89,11 +89,14 @@ Feature: Token endpoint — certificate client assertions validated as Entra doe
     When "Connect Sync" requests a token for "https://graph.microsoft.com/.default" with a certificate not registered on the application
     Then the request is refused with AADSTS700027, error "invalid_client" and status 401
     And the error description mentions "Reason - The key was not found."
+    And the error description names the thumbprint the client used
 
   Scenario: A signature that does not verify names the key that was found
     When "Connect Sync" requests a token for "https://graph.microsoft.com/.default" with a signature by another key
     Then the request is refused with AADSTS700027, error "invalid_client" and status 401
     And the error description mentions "Key was found, but use of the key to verify the signature failed."
+    And the error description names the thumbprint the client used
+    And the error description names the certificate credential of "Connect Sync" as the key that was found
 
   @mock-only
   Scenario: A certificate credential past its end date is refused
@@ -101,11 +104,14 @@ Feature: Token endpoint — certificate client assertions validated as Entra doe
     When "Connect Sync" requests a token for "https://graph.microsoft.com/.default"
     Then the request is refused with AADSTS700027, error "invalid_client" and status 401
     And the error description mentions "The key used is expired."
+    And the error description names the certificate credential of "Connect Sync" as the key that was found
 
   Scenario: A certificate credential not valid yet is refused
     Given an application "Future" with a certificate valid from -3 days ago for 30 days
     When "Future" requests a token for "https://graph.microsoft.com/.default"
     Then the request is refused with AADSTS700027, error "invalid_client" and status 401
+    And the error description mentions "The key used is expired."
+    And the error description names the certificate credential of "Future" as the key that was found
 
   Scenario: An application without a service principal cannot get a token
     Given an application "Orphan" with a certificate but no service principal

@@ -10,23 +10,68 @@ use serde_json::Value;
 
 const ADMIN: &str = "hybridadmin@contoso.onmicrosoft.com";
 
-/// The `adsync` binary next to this test's own directory, built if it is not there yet.
+/// The `adsync` binary as cargo builds it now, for this test's profile and target directory.
+///
+/// `CARGO_BIN_EXE_<name>` only exists for binaries of the test's own package, and `adsync` is
+/// `adsync-client`'s; a binary found next to this test could be left over from an older build
+/// (`cargo test --test cli_walkthrough` does not build other packages' binaries). So the test
+/// asks cargo to build it (a no-op when it is fresh) with the same profile and target directory,
+/// and runs the executable cargo reports for it.
 fn adsync_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
+    // <target-dir>[/<triple>]/<profile>/deps/<test>
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>");
-    let binary = profile_dir.join("adsync");
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "adsync-client", "--bin", "adsync"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cannot build adsync");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a profile directory name");
+    let above = profile_dir.parent().expect("the target directory");
+    // The target directory's root holds CACHEDIR.TAG; otherwise `above` is `<target-dir>/<triple>`.
+    let (target_dir, triple) = if above.join("CACHEDIR.TAG").exists() {
+        (above.to_path_buf(), None)
+    } else {
+        let root = above.parent().expect("the target directory");
+        (
+            root.to_path_buf(),
+            above.file_name().and_then(|n| n.to_str()),
+        )
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "-p", "adsync-client", "--bin", "adsync"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .args([
+            "--profile",
+            match profile {
+                "debug" => "dev",
+                other => other,
+            },
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::inherit());
+    if let Some(triple) = triple {
+        command.args(["--target", triple]);
     }
-    binary
+    let out = command.output().expect("run cargo build");
+    assert!(out.status.success(), "cannot build adsync: {}", out.status);
+    let executable = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "adsync")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the adsync executable it built");
+    assert!(
+        executable.exists(),
+        "{} does not exist",
+        executable.display()
+    );
+    executable
 }
 
 struct Cli {
@@ -62,6 +107,30 @@ impl Cli {
         );
         serde_json::from_str(&stdout).unwrap_or(Value::Null)
     }
+}
+
+/// The SHA-256 hashes (uppercase hex) of the certificates on the application `app_id`, read
+/// from the tenant.
+fn tenant_certificates(server: &TestServer, app_id: &str) -> Vec<String> {
+    server.with_tenant(|t| {
+        t.applications
+            .iter()
+            .find(|a| a.app_id.to_string() == app_id)
+            .map(|a| {
+                a.key_credentials
+                    .iter()
+                    .filter_map(|k| k.key.as_deref())
+                    .map(|der| {
+                        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
+                            .as_ref()
+                            .iter()
+                            .map(|b| format!("{b:02X}"))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
 }
 
 // Multi-threaded: the CLI runs as a child process while the mock keeps serving.
@@ -124,20 +193,42 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
     assert_eq!(cycle["Succeeded"], true, "{cycle}");
     assert_eq!(cycle["Identity"], "Application", "{cycle}");
 
+    let before =
+        cli.ok(&["get-entra-connector-credential"])["Certificate"]["CertificateSHA256Hash"]
+            .as_str()
+            .expect("the onboarded connector's certificate")
+            .to_string();
+    assert_eq!(
+        tenant_certificates(&server, &app_id),
+        std::slice::from_ref(&before)
+    );
     let rotated = cli.ok(&["invoke-application-credential-rotation"]);
     assert_eq!(rotated["Completed"], true, "{rotated}");
     assert_eq!(rotated["OldCredentialRemoved"], true, "{rotated}");
+    // What the rotation printed is checked against the state read back and the tenant.
+    let after = cli.ok(&["get-entra-connector-credential"])["Certificate"]["CertificateSHA256Hash"]
+        .as_str()
+        .expect("the rotated connector's certificate")
+        .to_string();
     assert_ne!(
-        rotated["OldCertificateSha256Hash"],
-        rotated["NewCertificateSha256Hash"]
+        after, before,
+        "the connector still uses its old certificate"
     );
-    let keys = server.with_tenant(|t| {
-        t.applications
-            .iter()
-            .find(|a| a.app_id.to_string() == app_id)
-            .map(|a| a.key_credentials.len())
-    });
-    assert_eq!(keys, Some(1), "the old credential left the application");
+    assert_eq!(
+        rotated["OldCertificateSha256Hash"],
+        before.as_str(),
+        "{rotated}"
+    );
+    assert_eq!(
+        rotated["NewCertificateSha256Hash"],
+        after.as_str(),
+        "{rotated}"
+    );
+    assert_eq!(
+        tenant_certificates(&server, &app_id),
+        [after],
+        "the application holds the new certificate only"
+    );
 
     let removed = cli.ok(&[
         "remove-aad-service-account",
@@ -147,9 +238,19 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
         ADMIN,
     ]);
     assert_eq!(removed["Action"], "Deleted", "{removed}");
+    let legacy = "Sync_AZCONNECT_09e60dfc16b6@contoso.onmicrosoft.com";
+    let has_user = |upn: &str| {
+        server.with_tenant(|t| {
+            t.users
+                .iter()
+                .any(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+        })
+    };
+    assert!(!has_user(legacy), "the tenant still has {legacy}");
 
     cli.ok(&["set-scheduler", "--sync-cycle-enabled", "false"]);
     cli.ok(&["add-aad-service-account", "--admin-upn", ADMIN]);
+    assert!(has_user(legacy), "the rollback did not re-create {legacy}");
     let credential = cli.ok(&["get-entra-connector-credential"]);
     assert_eq!(
         credential["ConnectorIdentityType"], "ServiceAccount",

@@ -151,6 +151,14 @@ async fn wrong_key_is_aadsts700027() {
     assert_eq!(e.error, "invalid_client");
     assert_eq!(e.status, 401);
     assert!(e.raw_body.contains("700027"));
+    // The certificate is registered: the key was found and the signature failed (a key that
+    // was not found, also 700027, would be another defect).
+    assert!(
+        e.raw_body
+            .contains("Key was found, but use of the key to verify the signature failed."),
+        "{}",
+        e.raw_body
+    );
 }
 
 #[tokio::test]
@@ -205,6 +213,15 @@ async fn expired_certificate_credential_is_aadsts700027() {
         .await
         .unwrap_err();
     assert_eq!(err.aadsts_code(), Some(700027), "{err}");
+    let TokenError::Aadsts(e) = &err else {
+        panic!("{err}")
+    };
+    // Found, but outside its window (not "not found", which is also 700027).
+    assert!(
+        e.raw_body.contains("The key used is expired."),
+        "{}",
+        e.raw_body
+    );
 }
 
 /// The token requests the tenant answered, as (status, fault rule id).

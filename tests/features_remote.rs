@@ -69,8 +69,12 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(harness::runner::run());
+    let verdict = runtime.block_on(harness::runner::run());
     drop(mock);
+    if let Err(e) = verdict {
+        eprintln!("features_remote: FAILED: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// `mock-graph serve --listen 127.0.0.1:0 --state-dir <dir>` with the default fixture, in this

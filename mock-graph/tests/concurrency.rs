@@ -136,7 +136,11 @@ async fn roller(
             ));
         }
         match shared.token(&current).await {
-            Err(e) if e["error_codes"] == json!([700027]) => {}
+            Err(e)
+                if e["error_codes"] == json!([700027])
+                    && e["error_description"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("The key was not found.")) => {}
             other => {
                 return Err(format!(
                     "{}: the removed key answers {other:?}",
@@ -357,6 +361,13 @@ async fn keycredentials_patch_is_last_writer_wins() {
         json!([700027]),
         "the stale PATCH dropped the credential added meanwhile"
     );
+    assert!(
+        answer["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("The key was not found."),
+        "{answer}"
+    );
 
     // Now the other way round: the owner's credential is removed after the read; the stale
     // PATCH resends it with its key, and it is back.
@@ -387,6 +398,13 @@ async fn keycredentials_patch_is_last_writer_wins() {
         .app_token_answer(&app.app_id.to_string(), &cert, GRAPH)
         .await;
     assert_eq!(answer["error_codes"], json!([700027]));
+    assert!(
+        answer["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("The key was not found."),
+        "{answer}"
+    );
     env.call(
         "PATCH",
         &format!("/v1.0/applications/{oid}"),

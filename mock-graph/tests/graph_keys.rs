@@ -63,6 +63,14 @@ async fn an_application_rolls_its_own_key() {
     .assert_status(204);
     let refused = env.app_token_answer(&app_id, &old, GRAPH).await;
     assert_eq!(refused["error_codes"], json!([700027]));
+    // Gone, not merely outside its window (also 700027).
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("The key was not found."),
+        "{refused}"
+    );
     let proof = new.proof(&app.application_id.to_string(), env.now());
     env.call(
         "POST",

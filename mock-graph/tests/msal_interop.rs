@@ -148,4 +148,11 @@ async fn msal_python_gets_tokens_with_a_certificate() {
     let refused = &results["unregistered"];
     assert_eq!(refused["error"], "invalid_client", "{refused}");
     assert_eq!(refused["error_codes"], json!([700027]), "{refused}");
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("The key was not found."),
+        "an unregistered certificate is not found: {refused}"
+    );
 }

@@ -1,6 +1,7 @@
 //! The `mock-graph serve` contract, on the real binary: one JSON ready line on stdout with the
 //! real port, the CA kept in the state directory (and reused on the next start), discovery
-//! answering over HTTPS with that CA, `--fixture`, and a clean exit on SIGTERM.
+//! answering over HTTPS with that CA, `--fixture`, `--no-tls` answering over plain HTTP, and a
+//! clean exit on SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -150,6 +151,23 @@ async fn fixtures_and_plain_http() {
     assert_eq!(
         server.ready["tenants"][0]["domain"],
         "contosogov.onmicrosoft.us"
+    );
+
+    // It answers over plain HTTP, for the fixture's tenant, with URLs on the same scheme.
+    let tenant = server.ready["tenants"][0]["id"].as_str().unwrap();
+    let resp = reqwest::Client::new()
+        .get(format!(
+            "{url}/contosogov.onmicrosoft.us/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .expect("a plain HTTP answer");
+    assert_eq!(resp.status(), 200);
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(
+        doc["token_endpoint"],
+        format!("{url}/{tenant}/oauth2/v2.0/token"),
+        "{doc}"
     );
 
     // A broken fixture is refused with a message and a non-zero exit.

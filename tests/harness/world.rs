@@ -33,6 +33,11 @@ pub struct EntraWorld {
     tenant: Option<TenantTarget>,
     pub apps: HashMap<String, ScenarioApp>,
     pub last: Option<Answer>,
+    /// The thumbprint (uppercase hex) that the header of the last client assertion sent named:
+    /// what the client used, read from the request, not from the answer.
+    pub last_thumbprint: Option<String>,
+    /// The `client_id` the last token request sent (what a token issued for it must name).
+    pub last_client_id: Option<String>,
     /// The scenario's sync server (the real client), when a step set one up.
     pub sync_server: Option<Box<super::steps::lifecycle::ScenarioServer>>,
     /// What the Graph steps remember (tokens, service principals, app roles).
@@ -58,6 +63,8 @@ impl EntraWorld {
             tenant: None,
             apps: HashMap::new(),
             last: None,
+            last_thumbprint: None,
+            last_client_id: None,
             sync_server: None,
             graph: Default::default(),
         })

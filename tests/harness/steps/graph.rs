@@ -245,8 +245,26 @@ fn list(text: &str) -> Vec<String> {
 
 // ---- reading the resources
 
-#[when(expr = "the administrator/user {string} reads the service principal of {string}")]
+/// A Given states what the scenario starts from: Graph must have done it (2xx), or the
+/// scenario fails there. The When forms keep the answer for `Then Graph answers ...`.
+fn given_succeeded(w: &EntraWorld, what: &str) -> anyhow::Result<()> {
+    let last = w.last();
+    anyhow::ensure!(
+        (200..300).contains(&last.status),
+        "{what} (a Given) failed: Graph answered {}: {}",
+        last.status,
+        last.body
+    );
+    Ok(())
+}
+
 #[given(expr = "the administrator/user {string} reads the service principal of {string}")]
+async fn has_read_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
+    reads_sp(w, who, resource).await?;
+    given_succeeded(w, "reading the service principal")
+}
+
+#[when(expr = "the administrator/user {string} reads the service principal of {string}")]
 async fn reads_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
     let token = user_token(w, &who).await?;
     let app_id = resource_app_id(&resource);
@@ -287,8 +305,13 @@ async fn reads_sp_as_documented(
     Ok(())
 }
 
-#[when(expr = "the administrator/user {string} reads the app roles of {string}")]
 #[given(expr = "the administrator/user {string} reads the app roles of {string}")]
+async fn has_read_roles(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
+    reads_roles(w, who, resource).await?;
+    given_succeeded(w, "reading the app roles")
+}
+
+#[when(expr = "the administrator/user {string} reads the app roles of {string}")]
 async fn reads_roles(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
     let token = user_token(w, &who).await?;
     let app_id = resource_app_id(&resource);
@@ -371,10 +394,20 @@ async fn reads_with_bad_token(
 
 // ---- declaring and granting the permissions
 
-#[when(
+#[given(
     expr = "the administrator/user {string} sets the required permissions of {string} to {string}"
 )]
-#[given(
+async fn has_set_required(
+    w: &mut EntraWorld,
+    who: String,
+    app: String,
+    roles: String,
+) -> anyhow::Result<()> {
+    sets_required(w, who, app, roles).await?;
+    given_succeeded(w, "setting the required permissions")
+}
+
+#[when(
     expr = "the administrator/user {string} sets the required permissions of {string} to {string}"
 )]
 async fn sets_required(
@@ -455,8 +488,19 @@ async fn grant(
     Ok(())
 }
 
-#[when(expr = "the administrator/user {string} grants {string} of {string} to {string}")]
 #[given(expr = "the administrator/user {string} grants {string} of {string} to {string}")]
+async fn has_granted(
+    w: &mut EntraWorld,
+    who: String,
+    role: String,
+    resource: String,
+    app: String,
+) -> anyhow::Result<()> {
+    grant(w, &who, Some(&role), &resource, &app).await?;
+    given_succeeded(w, "granting the app role")
+}
+
+#[when(expr = "the administrator/user {string} grants {string} of {string} to {string}")]
 async fn grants(
     w: &mut EntraWorld,
     who: String,
@@ -781,11 +825,11 @@ async fn requires(
     Ok(())
 }
 
-#[then(expr = "the application {string} has {int} certificate credential(s) in Graph")]
-async fn credentials_in_graph(w: &mut EntraWorld, app: String, n: usize) -> anyhow::Result<()> {
+/// The keyCredentials of the application `app` as Graph gives them to `admin@<domain>`.
+pub async fn key_credentials(w: &mut EntraWorld, app: &str) -> anyhow::Result<Vec<Value>> {
     let admin = format!("admin@{}", w.tenant().domain);
     let token = user_token(w, &admin).await?;
-    let app_id = w.app(&app).app_id.to_string();
+    let app_id = w.app(app).app_id.to_string();
     let a = send(
         w,
         Some(&token),
@@ -794,14 +838,19 @@ async fn credentials_in_graph(w: &mut EntraWorld, app: String, n: usize) -> anyh
         None,
     )
     .await?;
-    let count = a.body["keyCredentials"]
+    a.body["keyCredentials"]
         .as_array()
-        .map(|k| {
-            k.iter()
-                .filter(|c| c["type"] == "AsymmetricX509Cert")
-                .count()
-        })
-        .ok_or_else(|| anyhow::anyhow!("no keyCredentials: {}", a.body))?;
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no keyCredentials: {}", a.body))
+}
+
+#[then(expr = "the application {string} has {int} certificate credential(s) in Graph")]
+async fn credentials_in_graph(w: &mut EntraWorld, app: String, n: usize) -> anyhow::Result<()> {
+    let count = key_credentials(w, &app)
+        .await?
+        .iter()
+        .filter(|c| c["type"] == "AsymmetricX509Cert")
+        .count();
     anyhow::ensure!(count == n, "{app} has {count} certificate credentials");
     Ok(())
 }

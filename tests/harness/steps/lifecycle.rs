@@ -19,6 +19,7 @@ use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
 use adsync_client::keys::Tpm;
 use adsync_client::lifecycle::byoc::{KeyProviderKind, NewCertificate};
+use adsync_client::lifecycle::hygiene::ApplicationKey;
 use adsync_client::lifecycle::legacy::InstallOptions;
 use adsync_client::lifecycle::rotation::RotationOutcome;
 use adsync_client::lifecycle::scheduler::{SchedulerChange, SchedulerRun};
@@ -28,7 +29,8 @@ use adsync_client::retry::{RetryPolicy, SimulatedSleeper};
 use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{given, then, when};
 use mock_graph::core::clock::VirtualClock;
-use time::Duration;
+use mock_graph::core::journal::JournalEntry;
+use time::{Duration, OffsetDateTime};
 
 use crate::harness::world::EntraWorld;
 
@@ -45,39 +47,164 @@ pub struct ScenarioServer {
     /// Kept alive for the scenario: the state directory and the TPM.
     _dir: tempfile::TempDir,
     _swtpm: Option<swtpm::Swtpm>,
-    pub last_error: Option<String>,
+    /// How the last operation ended (`None`: no operation ran yet).
+    pub last_outcome: Option<Result<(), String>>,
     pub last_run: Option<SchedulerRun>,
     pub last_cycle: Option<SyncCycleResult>,
     pub last_rotation: Option<RotationOutcome>,
+    /// The state before the last step that could rotate (an on-demand rotation or a scheduler
+    /// run), read from the client's files and the tenant, not from the step's report.
+    pub before_rotation: Option<Before>,
+    /// The certificate the last rotation was asked to switch to (BYOC), by its own hash.
+    pub rotation_target: Option<Sha256Hash>,
+    /// What the last scheduler run left in the event log and the tenant's journal.
+    pub run_effects: Option<Effects>,
+    /// What the tenant journaled while the last sync cycle (alone or in a scheduler run) ran.
+    pub cycle_requests: Vec<JournalEntry>,
+    /// What the last credential review listed.
+    pub last_review: Option<Vec<ApplicationKey>>,
+    /// The key ids of the credentials an Application Administrator added to the sync
+    /// application, as the tenant gave them.
+    pub foreign_keys: Vec<String>,
     /// Administrators' applications (BYOA), by scenario name: appId, object id, SP id.
     pub apps: HashMap<String, (ClientId, ObjectId, ObjectId)>,
     /// Administrators' certificates in LOCAL_MACHINE, by scenario name.
     pub certs: HashMap<String, Sha256Hash>,
 }
 
+/// The state a Then step compares with, read before a step ran.
+#[derive(Debug, Clone)]
+pub struct Before {
+    /// The connector's certificate, from its configuration.
+    pub certificate: Option<Sha256Hash>,
+    /// The sync application's credentials in the tenant, by key id.
+    pub tenant_keys: Vec<String>,
+    /// How many entries the client's event log held.
+    pub events: usize,
+    /// How many requests the tenant had journaled.
+    pub requests: usize,
+}
+
+/// What a step left behind, read from the client's event log and the tenant's journal.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub events: Vec<Event>,
+    pub requests: Vec<JournalEntry>,
+}
+
 impl std::fmt::Debug for ScenarioServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScenarioServer")
             .field("name", &self.name)
-            .field("last_error", &self.last_error)
+            .field("last_outcome", &self.last_outcome)
             .finish_non_exhaustive()
     }
 }
 
 impl ScenarioServer {
-    /// Keeps an operation's error for the Then steps; `Some` on success.
+    /// Keeps an operation's outcome for the Then steps; `Some` on success.
     fn record<T>(&mut self, result: Result<T, LifecycleError>) -> Option<T> {
         match result {
             Ok(v) => {
-                self.last_error = None;
+                self.last_outcome = Some(Ok(()));
                 Some(v)
             }
             Err(e) => {
-                self.last_error = Some(e.to_string());
+                self.last_outcome = Some(Err(e.to_string()));
                 None
             }
         }
     }
+
+    /// Keeps a Given's outcome like `record`, and fails the step (and so the scenario) when
+    /// the Given could not be done.
+    fn given(&mut self, what: &str, result: Result<(), LifecycleError>) -> anyhow::Result<()> {
+        if let Err(e) = &result {
+            let message = format!("{what} (a Given) failed: {e}");
+            self.record(result);
+            bail!(message);
+        }
+        self.record(result);
+        Ok(())
+    }
+
+    /// The last operation's error, for messages.
+    fn last_error(&self) -> Option<&str> {
+        match &self.last_outcome {
+            Some(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the state the Then steps compare with: the connector's certificate from its
+/// configuration, the sync application's credentials in the tenant, the event log's length
+/// and the tenant journal's length.
+pub fn snapshot(w: &EntraWorld) -> anyhow::Result<Before> {
+    let srv = server(w);
+    let config = srv.config()?;
+    let certificate = config
+        .application
+        .as_ref()
+        .map(|a| a.certificate_sha256_hash.clone());
+    let tenant_keys = match &config.application {
+        Some(_) => tenant_app(w)
+            .map(|a| {
+                a.key_credentials
+                    .iter()
+                    .map(|k| k.key_id.to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Ok(Before {
+        certificate,
+        tenant_keys,
+        events: srv.event_log().all()?.len(),
+        requests: w.mock().with_tenant(|t| t.journal.len()),
+    })
+}
+
+/// What the client logged and the tenant journaled since `before`.
+fn effects_since(w: &EntraWorld, before: &Before) -> anyhow::Result<Effects> {
+    let events = server(w)
+        .event_log()
+        .all()?
+        .into_iter()
+        .skip(before.events)
+        .collect();
+    let requests = w
+        .mock()
+        .with_tenant(|t| t.journal.entries())
+        .into_iter()
+        .skip(before.requests)
+        .collect();
+    Ok(Effects { events, requests })
+}
+
+/// Uppercase hex SHA-256 of a certificate's DER, computed here (not by the client).
+fn sha256_hex(der: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// The sync application's credential in the tenant for the certificate `hash`, if any.
+fn tenant_key_for(
+    app: &mock_graph::core::directory::Application,
+    hash: &Sha256Hash,
+) -> Option<mock_graph::core::directory::KeyCredential> {
+    app.key_credentials
+        .iter()
+        .find(|k| {
+            k.key
+                .as_deref()
+                .is_some_and(|der| sha256_hex(der).eq_ignore_ascii_case(hash.as_str()))
+        })
+        .cloned()
 }
 
 fn sync(w: &mut EntraWorld) -> &mut ScenarioServer {
@@ -155,10 +282,16 @@ async fn new_server_in(
         server,
         _dir: dir,
         _swtpm: swtpm,
-        last_error: None,
+        last_outcome: None,
         last_run: None,
         last_cycle: None,
         last_rotation: None,
+        before_rotation: None,
+        rotation_target: None,
+        run_effects: None,
+        cycle_requests: Vec::new(),
+        last_review: None,
+        foreign_keys: Vec::new(),
         apps: HashMap::new(),
         certs: HashMap::new(),
     }));
@@ -293,12 +426,22 @@ async fn clocks_forward(w: &mut EntraWorld, n: i64, unit: String) -> anyhow::Res
 }
 
 /// Moves both clocks so that the connector's certificate expires in `days` days (negative:
-/// expired that many days ago).
+/// expired that many days ago). The certificate's notAfter is read from the certificate itself
+/// (parsed here), not from the client's certificate check, whose verdict these steps test.
 fn move_to_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
-    let status = server(w)
-        .check_certificate(false)?
+    let srv = server(w);
+    let app = srv
+        .config()?
+        .application
         .ok_or_else(|| anyhow!("the connector has no certificate"))?;
-    let target = status.not_valid_after - Duration::days(days);
+    let entry = srv
+        .store(app.certificate_store)
+        .get(&app.certificate_sha256_hash)?
+        .ok_or_else(|| anyhow!("the connector's certificate is not in its store"))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(entry.certificate.der())
+        .map_err(|e| anyhow!("the connector's certificate does not parse: {e}"))?;
+    let not_after = OffsetDateTime::from_unix_timestamp(parsed.validity().not_after.timestamp())?;
+    let target = not_after - Duration::days(days);
     let by = target - sync(w).clock.now();
     ensure!(!by.is_negative(), "the clocks would have to move backwards");
     advance(w, by);
@@ -441,30 +584,62 @@ fn resource_app_id(name: &str) -> String {
 
 // ---- onboarding
 
-#[when(expr = "the administrator {string} onboards the sync server")]
-#[given(expr = "the administrator {string} onboards the sync server")]
-async fn onboards_managed(w: &mut EntraWorld, by: String) {
-    let admin = admin(w, &by);
-    let srv = sync(w);
-    let r = srv.server.onboard(&admin, None, None).await;
-    srv.record(r);
+// A Given states what the scenario starts from: when it cannot be done, the scenario fails
+// there. The When forms keep the outcome for `Then the operation succeeded / failed saying`.
+
+async fn onboard(
+    w: &mut EntraWorld,
+    by: &str,
+    cert: Option<&str>,
+) -> anyhow::Result<Result<(), LifecycleError>> {
+    let admin = admin(w, by);
+    let hash = cert.map(|c| cert_hash(w, c)).transpose()?;
+    let r = server(w).onboard(&admin, hash.as_ref(), None).await;
+    Ok(r.map(|_| ()))
 }
 
-#[when(expr = "the administrator {string} onboards the sync server with certificate {string}")]
-#[given(expr = "the administrator {string} onboards the sync server with certificate {string}")]
-async fn onboards_byoc(w: &mut EntraWorld, by: String, cert: String) -> anyhow::Result<()> {
-    let admin = admin(w, &by);
-    let hash = cert_hash(w, &cert)?;
-    let srv = sync(w);
-    let r = srv.server.onboard(&admin, Some(&hash), None).await;
-    srv.record(r);
+#[when(expr = "the administrator {string} onboards the sync server")]
+async fn onboards_managed(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    let r = onboard(w, &by, None).await?;
+    sync(w).record(r);
     Ok(())
 }
 
+#[given(expr = "the administrator {string} onboards the sync server")]
+async fn onboarded_managed(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    let r = onboard(w, &by, None).await?;
+    sync(w).given("onboarding", r)
+}
+
+#[when(expr = "the administrator {string} onboards the sync server with certificate {string}")]
+async fn onboards_byoc(w: &mut EntraWorld, by: String, cert: String) -> anyhow::Result<()> {
+    let r = onboard(w, &by, Some(&cert)).await?;
+    sync(w).record(r);
+    Ok(())
+}
+
+#[given(expr = "the administrator {string} onboards the sync server with certificate {string}")]
+async fn onboarded_byoc(w: &mut EntraWorld, by: String, cert: String) -> anyhow::Result<()> {
+    let r = onboard(w, &by, Some(&cert)).await?;
+    sync(w).given("onboarding with a certificate", r)
+}
+
+async fn link(
+    w: &mut EntraWorld,
+    by: &str,
+    app: &str,
+    cert: &str,
+) -> anyhow::Result<Result<(), LifecycleError>> {
+    let admin = admin(w, by);
+    let hash = cert_hash(w, cert)?;
+    let (app_id, _, _) = app_ids(w, app)?;
+    let r = server(w)
+        .add_adsync_application_registration(Some(&admin), Some(&hash), Some(&app_id))
+        .await;
+    Ok(r.map(|_| ()))
+}
+
 #[when(
-    expr = "the administrator {string} links the application {string} with certificate {string}"
-)]
-#[given(
     expr = "the administrator {string} links the application {string} with certificate {string}"
 )]
 async fn onboards_byoa(
@@ -473,32 +648,40 @@ async fn onboards_byoa(
     app: String,
     cert: String,
 ) -> anyhow::Result<()> {
-    let admin = admin(w, &by);
-    let hash = cert_hash(w, &cert)?;
-    let (app_id, _, _) = app_ids(w, &app)?;
-    let srv = sync(w);
-    let r = srv
-        .server
-        .add_adsync_application_registration(Some(&admin), Some(&hash), Some(&app_id))
-        .await;
-    srv.record(r);
+    let r = link(w, &by, &app, &cert).await?;
+    sync(w).record(r);
     Ok(())
+}
+
+#[given(
+    expr = "the administrator {string} links the application {string} with certificate {string}"
+)]
+async fn linked_byoa(
+    w: &mut EntraWorld,
+    by: String,
+    app: String,
+    cert: String,
+) -> anyhow::Result<()> {
+    let r = link(w, &by, &app, &cert).await?;
+    sync(w).given("linking the application", r)
 }
 
 #[then("the operation succeeded")]
 async fn operation_succeeded(w: &mut EntraWorld) -> anyhow::Result<()> {
-    match &sync(w).last_error {
-        None => Ok(()),
-        Some(e) => bail!("the last operation failed: {e}"),
+    match &sync(w).last_outcome {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => bail!("the last operation failed: {e}"),
+        None => bail!("no operation ran"),
     }
 }
 
 #[then(expr = "the operation failed saying {string}")]
 async fn operation_failed(w: &mut EntraWorld, text: String) -> anyhow::Result<()> {
-    match &sync(w).last_error {
-        Some(e) if e.contains(&text) => Ok(()),
-        Some(e) => bail!("the last operation failed with {e:?}, which does not say {text:?}"),
-        None => bail!("the last operation succeeded"),
+    match &sync(w).last_outcome {
+        Some(Err(e)) if e.contains(&text) => Ok(()),
+        Some(Err(e)) => bail!("the last operation failed with {e:?}, which does not say {text:?}"),
+        Some(Ok(())) => bail!("the last operation succeeded"),
+        None => bail!("no operation ran"),
     }
 }
 
@@ -531,6 +714,46 @@ async fn credential_details(
         cert.certificate_managed_by
     );
     ensure!(cert.key_storage == storage, "key in {}", cert.key_storage);
+    // What the view shows, against the configuration and the store read back.
+    let srv = server(w);
+    let app = srv
+        .config()?
+        .application
+        .ok_or_else(|| anyhow!("the connector has no application"))?;
+    ensure!(
+        cert.certificate_sha256_hash == app.certificate_sha256_hash,
+        "the view shows {}, the configuration names {}",
+        cert.certificate_sha256_hash,
+        app.certificate_sha256_hash
+    );
+    let entry = srv
+        .store(app.certificate_store)
+        .get(&app.certificate_sha256_hash)?
+        .ok_or_else(|| anyhow!("the connector's certificate is not in its store"))?;
+    let stored = match entry.key {
+        adsync_client::keys::KeyRef::Tpm { .. } => "TPM",
+        adsync_client::keys::KeyRef::Software { .. } => "Software",
+    };
+    ensure!(
+        stored == storage,
+        "the view says the key is in {}, the store holds a {stored} key",
+        cert.key_storage
+    );
+    let sha1: String = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        entry.certificate.der(),
+    )
+    .as_ref()
+    .iter()
+    .map(|b| format!("{b:02X}"))
+    .collect();
+    ensure!(
+        cert.certificate_thumbprint
+            .to_string()
+            .eq_ignore_ascii_case(&sha1),
+        "the view shows thumbprint {}, the certificate's is {sha1}",
+        cert.certificate_thumbprint
+    );
     let json = serde_json::to_value(&cert)?;
     for property in [
         "CertificateManagedBy",
@@ -605,7 +828,10 @@ async fn app_holds(w: &mut EntraWorld, role: String) -> anyhow::Result<()> {
 
 #[then(expr = "the sync application holds {string} on {string}")]
 async fn app_holds_on(w: &mut EntraWorld, role: String, resource: String) -> anyhow::Result<()> {
-    let held = held_on(w, &resource)?;
+    let of = of_resource(w, &resource)?;
+    let held = of.granted.ok_or_else(|| {
+        anyhow!("the tenant has no service principal of {resource}, so nothing can be held on it")
+    })?;
     ensure!(
         held.contains(&role),
         "the sync application holds {held:?} on {resource}"
@@ -613,28 +839,78 @@ async fn app_holds_on(w: &mut EntraWorld, role: String, resource: String) -> any
     Ok(())
 }
 
+/// Holding nothing on a resource the tenant does not have is true of any application: the step
+/// also looks at what the sync application declares (`requiredResourceAccess`) and at every app
+/// role assignment it has, so a grant or a declaration for that resource fails it either way.
 #[then(expr = "the sync application holds nothing on {string}")]
 async fn app_holds_nothing_on(w: &mut EntraWorld, resource: String) -> anyhow::Result<()> {
-    let held = held_on(w, &resource)?;
+    let of = of_resource(w, &resource)?;
+    if let Some(held) = &of.granted {
+        ensure!(
+            held.is_empty(),
+            "the sync application holds {held:?} on {resource}"
+        );
+    }
     ensure!(
-        held.is_empty(),
-        "the sync application holds {held:?} on {resource}"
+        of.assignments == 0,
+        "the sync application has {} app role assignment(s) on {resource}",
+        of.assignments
+    );
+    ensure!(
+        of.declared == 0,
+        "the sync application's requiredResourceAccess declares {} role(s) of {resource}",
+        of.declared
     );
     Ok(())
 }
 
-/// The app roles the sync application holds on the service principal of `resource` (an
-/// appId, or a name `resource_app_id` knows); none when the tenant has no such principal.
-fn held_on(w: &EntraWorld, resource: &str) -> anyhow::Result<Vec<String>> {
+/// What the sync application has of one resource, read from the tenant.
+struct OfResource {
+    /// The enabled roles granted on the resource's service principal; `None` when the tenant
+    /// has no service principal with that appId.
+    granted: Option<Vec<String>>,
+    /// App role assignments of the sync application's service principal to a service
+    /// principal with that appId (whatever their role).
+    assignments: usize,
+    /// Roles of that appId in the application's `requiredResourceAccess`.
+    declared: usize,
+}
+
+/// Reads what the sync application holds and declares of `resource` (an appId, or a name
+/// `resource_app_id` knows).
+fn of_resource(w: &EntraWorld, resource: &str) -> anyhow::Result<OfResource> {
     let app = tenant_app(w)?;
     let resource: mock_graph::core::ids::AppId = resource_app_id(resource).parse()?;
-    Ok(w.mock().with_tenant(|t| {
-        let sp = t.service_principal_by_app_id(app.app_id).map(|s| s.id);
-        match (sp, t.service_principal_by_app_id(resource)) {
-            (Some(sp), Some(r)) => t.granted_app_roles(sp, r),
-            _ => Vec::new(),
-        }
-    }))
+    let declared = app
+        .required_resource_access
+        .iter()
+        .filter(|r| {
+            r.resource_app_id
+                .eq_ignore_ascii_case(&resource.to_string())
+        })
+        .map(|r| r.resource_access.len().max(1))
+        .sum();
+    w.mock().with_tenant(|t| {
+        let sp = t
+            .service_principal_by_app_id(app.app_id)
+            .map(|s| s.id)
+            .ok_or_else(|| anyhow!("the sync application has no service principal"))?;
+        let target = t.service_principal_by_app_id(resource);
+        let assignments = t
+            .app_role_assignments
+            .iter()
+            .filter(|a| a.principal_id == sp)
+            .filter(|a| {
+                t.service_principal(a.resource_id)
+                    .is_some_and(|r| r.app_id == resource)
+            })
+            .count();
+        Ok(OfResource {
+            granted: target.map(|r| t.granted_app_roles(sp, r)),
+            assignments,
+            declared,
+        })
+    })
 }
 
 #[then(expr = "the sync application has {int} certificate credential(s)")]
@@ -645,6 +921,18 @@ async fn app_credentials(w: &mut EntraWorld, n: usize) -> anyhow::Result<()> {
         "the sync application has {} credentials",
         app.key_credentials.len()
     );
+    // A count alone passes when the wrong credential stayed: one of them must be the
+    // certificate the connector uses.
+    let config = server(w).config()?;
+    if n > 0
+        && config.connector_identity_type == IdentityType::Application
+        && let Some(current) = config.application.map(|a| a.certificate_sha256_hash)
+    {
+        ensure!(
+            tenant_key_for(&app, &current).is_some(),
+            "none of the sync application's credentials is the connector's certificate {current}"
+        );
+    }
     Ok(())
 }
 
@@ -653,12 +941,14 @@ async fn app_credentials(w: &mut EntraWorld, n: usize) -> anyhow::Result<()> {
 #[when("the scheduler runs")]
 #[given("the scheduler runs")]
 async fn scheduler_runs(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let before = before_rotating(w, None)?;
+    let run = server(w).run_scheduler_once().await?;
+    let effects = effects_since(w, &before)?;
     let srv = sync(w);
-    let run = srv.server.run_scheduler_once().await?;
     srv.last_cycle = run.sync_cycle.clone();
-    if let Some(r) = &run.rotation {
-        srv.last_rotation = Some(r.clone());
-    }
+    srv.cycle_requests = effects.requests.clone();
+    srv.last_rotation = run.rotation.clone();
+    srv.run_effects = Some(effects);
     srv.last_run = Some(run);
     Ok(())
 }
@@ -687,35 +977,78 @@ fn last_run(w: &mut EntraWorld) -> anyhow::Result<&SchedulerRun> {
         .ok_or_else(|| anyhow!("the scheduler has not run"))
 }
 
+/// The events the last scheduler run left in the event log (read back, not its report).
+fn run_events(w: &mut EntraWorld) -> anyhow::Result<Vec<Event>> {
+    sync(w)
+        .run_effects
+        .as_ref()
+        .map(|e| e.events.clone())
+        .ok_or_else(|| anyhow!("the scheduler has not run"))
+}
+
 #[then(expr = "the scheduler run logged event {int}")]
 async fn run_logged(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
-    let run = last_run(w)?;
+    let events = run_events(w)?;
     ensure!(
-        run.events.iter().any(|e| e.id == id),
+        events.iter().any(|e| e.id == id),
         "the run logged {:?}",
-        ids_of(&run.events)
+        ids_of(&events)
     );
     Ok(())
 }
 
 #[then(expr = "the scheduler run logged no event {int}")]
 async fn run_not_logged(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
-    let run = last_run(w)?;
+    let events = run_events(w)?;
     ensure!(
-        !run.events.iter().any(|e| e.id == id),
+        !events.iter().any(|e| e.id == id),
         "the run logged {:?}",
-        ids_of(&run.events)
+        ids_of(&events)
     );
     Ok(())
 }
 
 #[then("the scheduler run did nothing")]
 async fn run_did_nothing(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let effects = sync(w)
+        .run_effects
+        .clone()
+        .ok_or_else(|| anyhow!("the scheduler has not run"))?;
     let run = last_run(w)?;
     ensure!(run.suspended, "the scheduler was not suspended");
     ensure!(
         run.events.is_empty() && run.rotation.is_none() && run.sync_cycle.is_none(),
         "the run did {run:?}"
+    );
+    // What the run reports is not enough: nothing in the event log, nothing sent to the
+    // tenant, the same certificate.
+    ensure!(
+        effects.events.is_empty(),
+        "the run logged {:?}",
+        ids_of(&effects.events)
+    );
+    ensure!(
+        effects.requests.is_empty(),
+        "the run sent the tenant {:?}",
+        effects
+            .requests
+            .iter()
+            .map(|r| r.operation.clone().unwrap_or_else(|| r.path.clone()))
+            .collect::<Vec<_>>()
+    );
+    let srv = sync(w);
+    let before = srv
+        .before_rotation
+        .as_ref()
+        .and_then(|b| b.certificate.clone());
+    let now = srv
+        .server
+        .config()?
+        .application
+        .map(|a| a.certificate_sha256_hash);
+    ensure!(
+        now == before,
+        "the connector's certificate changed from {before:?} to {now:?}"
     );
     Ok(())
 }
@@ -770,8 +1103,12 @@ async fn no_event(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
 #[when("a sync cycle runs")]
 #[given("a sync cycle runs")]
 async fn sync_cycle(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let before = snapshot(w)?;
+    let cycle = server(w).start_sync_cycle(PolicyType::Delta).await?;
+    let effects = effects_since(w, &before)?;
     let srv = sync(w);
-    srv.last_cycle = Some(srv.server.start_sync_cycle(PolicyType::Delta).await?);
+    srv.last_cycle = Some(cycle);
+    srv.cycle_requests = effects.requests;
     Ok(())
 }
 
@@ -782,10 +1119,49 @@ fn last_cycle(w: &mut EntraWorld) -> anyhow::Result<SyncCycleResult> {
         .ok_or_else(|| anyhow!("no sync cycle ran"))
 }
 
+/// The exports the tenant's synchronization service answered during the last sync cycle.
+fn exports(w: &mut EntraWorld) -> Vec<JournalEntry> {
+    sync(w)
+        .cycle_requests
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("adsync.export"))
+        .cloned()
+        .collect()
+}
+
+/// The client id the tenant must see on the connector's requests: the application's appId, or
+/// the public client the service account signs in through.
+fn connector_client_id(w: &EntraWorld) -> anyhow::Result<String> {
+    let config = server(w).config()?;
+    Ok(match config.connector_identity_type {
+        IdentityType::Application => config
+            .application
+            .ok_or_else(|| anyhow!("the connector uses its application but has none"))?
+            .application_app_id
+            .to_string(),
+        IdentityType::ServiceAccount => {
+            adsync_client::lifecycle::server::CONNECT_CLIENT_ID.to_string()
+        }
+    })
+}
+
 #[then("the sync cycle succeeded")]
 async fn cycle_succeeded(w: &mut EntraWorld) -> anyhow::Result<()> {
     let c = last_cycle(w)?;
     ensure!(c.succeeded, "the sync cycle failed: {:?}", c.error);
+    // The tenant's synchronization service must have taken the export, from the connector's
+    // identity.
+    let client = connector_client_id(w)?;
+    let exports = exports(w);
+    ensure!(
+        exports.iter().any(|r| {
+            r.status.is_some_and(|s| (200..300).contains(&s))
+                && r.client_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&client))
+        }),
+        "the tenant took no export from {client} during the cycle: {exports:?}"
+    );
     Ok(())
 }
 
@@ -793,6 +1169,17 @@ async fn cycle_succeeded(w: &mut EntraWorld) -> anyhow::Result<()> {
 async fn cycle_denied(w: &mut EntraWorld) -> anyhow::Result<()> {
     let c = last_cycle(w)?;
     ensure!(!c.succeeded && c.access_denied, "the sync cycle: {c:?}");
+    let exports = exports(w);
+    ensure!(
+        exports.last().is_some_and(|r| r.status == Some(403)),
+        "the tenant did not refuse the cycle's export with 403: {exports:?}"
+    );
+    ensure!(
+        !exports
+            .iter()
+            .any(|r| r.status.is_some_and(|s| (200..300).contains(&s))),
+        "the tenant took an export during the cycle: {exports:?}"
+    );
     Ok(())
 }
 
@@ -805,33 +1192,55 @@ async fn cycle_failed(w: &mut EntraWorld, text: String) -> anyhow::Result<()> {
         error.contains(&text),
         "the sync cycle failed with {error:?}"
     );
+    let exports = exports(w);
+    ensure!(
+        !exports
+            .iter()
+            .any(|r| r.status.is_some_and(|s| (200..300).contains(&s))),
+        "the tenant took an export during the cycle: {exports:?}"
+    );
     Ok(())
 }
 
 // ---- rotation
 
+/// Remembers what the Then steps about rotation compare with, before a step that can rotate.
+pub fn before_rotating(w: &mut EntraWorld, target: Option<Sha256Hash>) -> anyhow::Result<Before> {
+    let before = snapshot(w)?;
+    let srv = sync(w);
+    srv.before_rotation = Some(before.clone());
+    srv.rotation_target = target;
+    srv.last_rotation = None;
+    Ok(before)
+}
+
 #[when("the sync server rotates its credential on demand")]
-async fn rotate(w: &mut EntraWorld) {
+async fn rotate(w: &mut EntraWorld) -> anyhow::Result<()> {
+    before_rotating(w, None)?;
     let srv = sync(w);
     let r = srv.server.rotate_credential(None, None).await;
     if let Some(o) = srv.record(r) {
         srv.last_rotation = Some(o);
     }
+    Ok(())
 }
 
 #[when(expr = "the sync server rotates its credential on demand with the administrator {string}")]
-async fn rotate_admin(w: &mut EntraWorld, by: String) {
+async fn rotate_admin(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    before_rotating(w, None)?;
     let admin = admin(w, &by);
     let srv = sync(w);
     let r = srv.server.rotate_credential(None, Some(&admin)).await;
     if let Some(o) = srv.record(r) {
         srv.last_rotation = Some(o);
     }
+    Ok(())
 }
 
 #[when(expr = "the sync server rotates its credential to certificate {string}")]
 async fn rotate_to(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
     let hash = cert_hash(w, &cert)?;
+    before_rotating(w, Some(hash.clone()))?;
     let srv = sync(w);
     let r = srv.server.rotate_credential(Some(&hash), None).await;
     if let Some(o) = srv.record(r) {
@@ -840,19 +1249,67 @@ async fn rotate_to(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The rotation's own report is only cross-checked: the verdict comes from the configuration
+/// read back, the certificate before the step, the certificate the scenario named, the store
+/// and the tenant's keyCredentials.
 #[then("the certificate was rotated")]
 async fn was_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
     let srv = sync(w);
-    let r = srv
+    let before = srv
+        .before_rotation
+        .clone()
+        .ok_or_else(|| anyhow!("no step before this one could rotate"))?;
+    let target = srv.rotation_target.clone();
+    let report = srv
         .last_rotation
         .clone()
-        .ok_or_else(|| anyhow!("no rotation happened (last error: {:?})", srv.last_error))?;
-    ensure!(r.completed, "the rotation is not complete: {r:?}");
+        .ok_or_else(|| anyhow!("no rotation happened (last error: {:?})", srv.last_error()))?;
+    let old = before
+        .certificate
+        .ok_or_else(|| anyhow!("the connector had no certificate before the step"))?;
     let config = srv.server.config()?;
-    let current = config.application.map(|a| a.certificate_sha256_hash);
+    let app = config
+        .application
+        .ok_or_else(|| anyhow!("the connector has no application identity"))?;
+    let current = app.certificate_sha256_hash.clone();
     ensure!(
-        current.as_ref() == Some(&r.new_certificate_sha256_hash),
-        "the connector uses {current:?}"
+        current != old,
+        "the connector still uses the certificate it had before the step ({old}); the rotation reported {report:?}"
+    );
+    if let Some(target) = &target {
+        ensure!(
+            &current == target,
+            "the connector uses {current}, not the certificate the scenario named ({target})"
+        );
+    }
+    ensure!(
+        srv.server.rotation_journal()?.is_none(),
+        "a rotation is still under way"
+    );
+    let entry = srv
+        .server
+        .store(app.certificate_store)
+        .get(&current)?
+        .ok_or_else(|| anyhow!("the connector's certificate {current} is not in its store"))?;
+    ensure!(
+        sha256_hex(entry.certificate.der()).eq_ignore_ascii_case(current.as_str()),
+        "the store's entry for {current} holds another certificate"
+    );
+    let tenant = tenant_app(w)?;
+    let key = tenant_key_for(&tenant, &current).ok_or_else(|| {
+        anyhow!("the sync application in the tenant has no credential for the connector's certificate {current}")
+    })?;
+    let now = sync(w).clock.now();
+    ensure!(
+        key.start_date_time <= now && now < key.end_date_time,
+        "the new credential is not valid now: {} to {}",
+        key.start_date_time,
+        key.end_date_time
+    );
+    // The (last) rotation's report must agree with what happened.
+    ensure!(
+        report.completed && report.new_certificate_sha256_hash == current,
+        "the rotation reported {report:?}, but the connector uses {current}"
     );
     Ok(())
 }
@@ -860,6 +1317,10 @@ async fn was_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
 #[then("the certificate was not rotated")]
 async fn not_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
     let srv = sync(w);
+    let before = srv
+        .before_rotation
+        .clone()
+        .ok_or_else(|| anyhow!("no step before this one could rotate"))?;
     ensure!(
         srv.last_rotation.is_none(),
         "a rotation happened: {:?}",
@@ -869,22 +1330,54 @@ async fn not_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
         srv.server.rotation_journal()?.is_none(),
         "a rotation is under way"
     );
+    let current = srv
+        .server
+        .config()?
+        .application
+        .map(|a| a.certificate_sha256_hash);
+    ensure!(
+        current == before.certificate,
+        "the connector's certificate changed from {:?} to {current:?}",
+        before.certificate
+    );
+    let mut keys: Vec<String> = tenant_app(w)?
+        .key_credentials
+        .iter()
+        .map(|k| k.key_id.to_string())
+        .collect();
+    let mut was = before.tenant_keys.clone();
+    keys.sort();
+    was.sort();
+    ensure!(
+        keys == was,
+        "the sync application's credentials changed from {was:?} to {keys:?}"
+    );
     Ok(())
 }
 
 #[then("the old certificate left the sync server")]
 async fn old_left(w: &mut EntraWorld) -> anyhow::Result<()> {
     let srv = sync(w);
-    let r = srv
-        .last_rotation
-        .clone()
-        .ok_or_else(|| anyhow!("no rotation"))?;
+    let old = srv
+        .before_rotation
+        .as_ref()
+        .and_then(|b| b.certificate.clone())
+        .ok_or_else(|| anyhow!("no certificate was recorded before a rotation"))?;
+    let current = srv
+        .server
+        .config()?
+        .application
+        .map(|a| a.certificate_sha256_hash);
+    ensure!(
+        current.as_ref() != Some(&old),
+        "the old certificate {old} is still the connector's"
+    );
     let store = srv
         .server
         .store(adsync_client::config::StoreKind::CurrentUser);
     ensure!(
-        store.get(&r.old_certificate_sha256_hash)?.is_none(),
-        "the old certificate is still in CURRENT_USER"
+        store.get(&old)?.is_none(),
+        "the old certificate {old} is still in CURRENT_USER"
     );
     Ok(())
 }
@@ -934,12 +1427,24 @@ fn stale_id(w: &EntraWorld) -> anyhow::Result<KeyCredentialId> {
 #[then("event 1015 names the old credential's CertificateId")]
 async fn names_old_id(w: &mut EntraWorld) -> anyhow::Result<()> {
     let id = stale_id(w)?;
+    let old = sync(w)
+        .before_rotation
+        .as_ref()
+        .and_then(|b| b.certificate.clone())
+        .ok_or_else(|| anyhow!("no certificate was recorded before a rotation"))?;
     let app = tenant_app(w)?;
+    let key = app
+        .key_credentials
+        .iter()
+        .find(|k| k.key_id.to_string() == id.as_str())
+        .ok_or_else(|| anyhow!("the application has no credential {id}"))?;
+    let der = key
+        .key
+        .as_deref()
+        .ok_or_else(|| anyhow!("credential {id} has no certificate"))?;
     ensure!(
-        app.key_credentials
-            .iter()
-            .any(|k| k.key_id.to_string() == id.as_str()),
-        "the application has no credential {id}"
+        sha256_hex(der).eq_ignore_ascii_case(old.as_str()),
+        "credential {id} is not the old certificate {old}'s"
     );
     let config = server(w).config()?;
     ensure!(
@@ -964,11 +1469,17 @@ async fn remove_named_key(w: &mut EntraWorld) -> anyhow::Result<()> {
 #[given("an administrator removes the sync server's certificate credential in the tenant")]
 async fn revoke(w: &mut EntraWorld) -> anyhow::Result<()> {
     let app = tenant_app(w)?;
-    w.mock().with_tenant(|t| {
-        if let Some(a) = t.application_mut(app.id) {
+    let removed = w.mock().with_tenant(|t| {
+        t.application_mut(app.id).map(|a| {
+            let n = a.key_credentials.len();
             a.key_credentials.clear();
-        }
+            n
+        })
     });
+    ensure!(
+        removed.is_some_and(|n| n > 0),
+        "the sync application had no certificate credential to remove"
+    );
     Ok(())
 }
 
@@ -980,8 +1491,11 @@ async fn foreign_credential(w: &mut EntraWorld) -> anyhow::Result<()> {
     let now = sync(w).clock.now();
     let cert =
         mock_graph::testing::TestCertificate::generate_async(now, now + Duration::days(90)).await?;
-    w.mock()
-        .with_tenant(|t| t.add_certificate(app.id, &cert.der, now, now + Duration::days(90)));
+    let key_id = w
+        .mock()
+        .with_tenant(|t| t.add_certificate(app.id, &cert.der, now, now + Duration::days(90)))
+        .ok_or_else(|| anyhow!("the tenant has no application {}", app.id))?;
+    sync(w).foreign_keys.push(key_id.to_string());
     Ok(())
 }
 
@@ -990,25 +1504,130 @@ async fn review_keys(w: &mut EntraWorld, by: String) {
     let admin = admin(w, &by);
     let srv = sync(w);
     let r = srv.server.application_keys(&admin).await;
-    srv.record(r);
+    srv.last_review = srv.record(r);
+}
+
+/// The review against the tenant: every credential listed once, the ones the scenario added as
+/// an Application Administrator (and only those) `Foreign`, the connector's own `Current`.
+#[then("the review classifies only the Application Administrator's credential as foreign")]
+async fn review_classifies(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let review = sync(w)
+        .last_review
+        .clone()
+        .ok_or_else(|| anyhow!("no review listed the credentials"))?;
+    let mut foreign_added = sync(w).foreign_keys.clone();
+    ensure!(
+        !foreign_added.is_empty(),
+        "no step added a foreign credential"
+    );
+    let app = tenant_app(w)?;
+    let mut in_tenant: Vec<String> = app
+        .key_credentials
+        .iter()
+        .map(|k| k.key_id.to_string())
+        .collect();
+    let mut listed: Vec<String> = review
+        .iter()
+        .map(|k| {
+            k.certificate_id
+                .as_ref()
+                .map_or_else(String::new, |id| id.to_string())
+        })
+        .collect();
+    in_tenant.sort();
+    listed.sort();
+    ensure!(
+        listed == in_tenant,
+        "the review lists {listed:?}, the tenant has {in_tenant:?}"
+    );
+    let mut foreign: Vec<String> = review
+        .iter()
+        .filter(|k| k.status == "Foreign")
+        .filter_map(|k| k.certificate_id.as_ref().map(|id| id.to_string()))
+        .collect();
+    foreign.sort();
+    foreign_added.sort();
+    ensure!(
+        foreign == foreign_added,
+        "the review calls {foreign:?} foreign; the Application Administrator added {foreign_added:?}: {review:?}"
+    );
+    let current = server(w)
+        .config()?
+        .application
+        .map(|a| a.certificate_sha256_hash)
+        .ok_or_else(|| anyhow!("the connector has no application"))?;
+    let own = tenant_key_for(&app, &current)
+        .ok_or_else(|| anyhow!("the tenant has no credential for the connector's certificate"))?
+        .key_id
+        .to_string();
+    let status = review
+        .iter()
+        .find(|k| k.certificate_id.as_ref().map(|id| id.to_string()) == Some(own.clone()))
+        .map(|k| k.status.clone());
+    ensure!(
+        status.as_deref() == Some("Current"),
+        "the connector's own credential {own} is listed as {status:?}"
+    );
+    Ok(())
+}
+
+#[then(
+    "event 1016 names the CertificateId of the Application Administrator's credential and no other"
+)]
+async fn event_names_foreign(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let events = server(w).event_log().query(&EventQuery {
+        id: Some(adsync_client::events::ids::FOREIGN_CREDENTIALS),
+        ..Default::default()
+    })?;
+    let message = events
+        .last()
+        .map(|e| e.message.to_ascii_lowercase())
+        .ok_or_else(|| anyhow!("no event 1016"))?;
+    let foreign = sync(w).foreign_keys.clone();
+    for id in &foreign {
+        ensure!(
+            message.contains(&id.to_ascii_lowercase()),
+            "event 1016 does not name {id}: {message}"
+        );
+    }
+    for k in tenant_app(w)?.key_credentials {
+        let id = k.key_id.to_string();
+        ensure!(
+            foreign.contains(&id) || !message.contains(&id.to_ascii_lowercase()),
+            "event 1016 names {id}, which the Application Administrator did not add: {message}"
+        );
+    }
+    Ok(())
 }
 
 // ---- the legacy service account
 
-#[when(expr = "the administrator {string} removes the legacy service account")]
-#[given(expr = "the administrator {string} removes the legacy service account")]
-async fn remove_legacy(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
-    let admin = admin(w, &by);
-    let srv = sync(w);
-    let config = srv.server.config()?;
+async fn remove_legacy_account(
+    w: &mut EntraWorld,
+    by: &str,
+) -> anyhow::Result<Result<(), LifecycleError>> {
+    let admin = admin(w, by);
+    let srv = server(w);
+    let config = srv.config()?;
     let name = config
         .service_account
         .as_ref()
         .and_then(|a| a.user_principal_name.split('@').next().map(str::to_owned))
         .ok_or_else(|| anyhow!("the sync server has no service account"))?;
-    let r = srv.server.remove_service_account(&admin, &name).await;
-    srv.record(r);
+    Ok(srv.remove_service_account(&admin, &name).await.map(|_| ()))
+}
+
+#[when(expr = "the administrator {string} removes the legacy service account")]
+async fn remove_legacy(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    let r = remove_legacy_account(w, &by).await?;
+    sync(w).record(r);
     Ok(())
+}
+
+#[given(expr = "the administrator {string} removes the legacy service account")]
+async fn removed_legacy(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
+    let r = remove_legacy_account(w, &by).await?;
+    sync(w).given("removing the legacy service account", r)
 }
 
 #[when(expr = "the administrator {string} rolls the sync server back to a service account")]
@@ -1040,9 +1659,9 @@ fn sync_account_users(
 #[then(expr = "the tenant has a user {string} with the Directory Synchronization Accounts role")]
 async fn user_with_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
     let users = sync_account_users(w, &prefix);
-    let (id, _) = users
-        .first()
-        .ok_or_else(|| anyhow!("no user {prefix}* in the tenant"))?;
+    let [(id, _)] = users.as_slice() else {
+        bail!("expected one user {prefix}* in the tenant, found {users:?}");
+    };
     let id = *id;
     let has = w.mock().with_tenant(|t| {
         t.directory_roles_of(id)
@@ -1065,9 +1684,9 @@ async fn no_user(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
 #[then(expr = "the tenant has a user {string} without any directory role")]
 async fn user_without_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
     let users = sync_account_users(w, &prefix);
-    let (id, _) = users
-        .first()
-        .ok_or_else(|| anyhow!("no user {prefix}* in the tenant"))?;
+    let [(id, _)] = users.as_slice() else {
+        bail!("expected one user {prefix}* in the tenant, found {users:?}");
+    };
     let id = *id;
     let roles = w.mock().with_tenant(|t| t.directory_roles_of(id));
     ensure!(roles.is_empty(), "{prefix} holds {roles:?}");

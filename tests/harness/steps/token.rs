@@ -542,10 +542,32 @@ async fn request_token(
         }
         call.set("client_assertion", &assertion);
     }
+    w.last_thumbprint = header_thumbprint(&call.header);
     send(w, &base, &call).await
 }
 
+/// The thumbprint an assertion header names (`x5t#S256` before `x5t`, as Entra reads them), as
+/// uppercase hex; padding and either base64 alphabet accepted.
+fn header_thumbprint(header: &Value) -> Option<String> {
+    let value = header
+        .get("x5t#S256")
+        .or_else(|| header.get("x5t"))?
+        .as_str()?;
+    let url_safe: String = value
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    let bytes = URL_SAFE_NO_PAD.decode(url_safe).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02X}")).collect())
+}
+
 async fn send(w: &mut EntraWorld, base: &str, call: &TokenCall) -> anyhow::Result<()> {
+    w.last_client_id = call.get("client_id").map(str::to_string);
     let mut url = token_url(base, &call.tenant, call.v1);
     if let Some(q) = &call.query {
         url = format!("{url}?{q}");
@@ -642,6 +664,7 @@ async fn sign_in(
 
 /// POSTs `form` as it is to the tenant's v2 token endpoint (no assertion is built).
 async fn send_form(w: &mut EntraWorld, form: Vec<(String, String)>) -> anyhow::Result<()> {
+    w.last_thumbprint = None;
     let base = w.tenant().base_url.clone();
     let call = TokenCall {
         v1: false,
@@ -671,6 +694,7 @@ fn access_claims(w: &EntraWorld) -> anyhow::Result<Value> {
     Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?)
 }
 
+/// 200 with an access token for the client that asked (`appid`), in this tenant (`tid`).
 #[then("a token is issued")]
 async fn token_issued(w: &mut EntraWorld) -> anyhow::Result<()> {
     let last = w.last();
@@ -680,7 +704,26 @@ async fn token_issued(w: &mut EntraWorld) -> anyhow::Result<()> {
         last.status,
         last.body
     );
-    access_claims(w)?;
+    let claims = access_claims(w)?;
+    let client = w
+        .last_client_id
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the last request named no client_id"))?;
+    anyhow::ensure!(
+        claims["appid"]
+            .as_str()
+            .is_some_and(|a| a.eq_ignore_ascii_case(&client)),
+        "the token is for appid {}, the request was from {client}",
+        claims["appid"]
+    );
+    let tenant = w.tenant().tenant_id.clone();
+    anyhow::ensure!(
+        claims["tid"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case(&tenant)),
+        "the token is for tenant {}, not {tenant}",
+        claims["tid"]
+    );
     Ok(())
 }
 
@@ -760,4 +803,60 @@ async fn error_mentions(w: &mut EntraWorld, text: String) -> anyhow::Result<()> 
         "{description:?} does not mention {text:?}"
     );
     Ok(())
+}
+
+fn description(w: &EntraWorld) -> String {
+    w.last().body["error_description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The thumbprint comes from the assertion the scenario sent (its header), not from the answer.
+#[then("the error description names the thumbprint the client used")]
+async fn names_thumbprint(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let thumbprint = w
+        .last_thumbprint
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the last request sent no assertion naming a thumbprint"))?;
+    let description = description(w);
+    let expected = format!("Thumbprint of key used by client: '{thumbprint}'");
+    anyhow::ensure!(
+        description.contains(&expected),
+        "{description:?} does not say {expected:?}"
+    );
+    Ok(())
+}
+
+/// The window of the application's certificate credential, read from Graph, is the one the
+/// description says it found (`Found key 'Start=MM/dd/yyyy HH:mm:ss, End=…'`, UTC).
+#[then(
+    expr = "the error description names the certificate credential of {string} as the key that was found"
+)]
+async fn names_found_key(w: &mut EntraWorld, app: String) -> anyhow::Result<()> {
+    let keys = crate::harness::steps::graph::key_credentials(w, &app).await?;
+    let date = |v: &Value| -> anyhow::Result<String> {
+        let text = v
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("a keyCredential without its dates: {keys:?}"))?;
+        let t = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)?
+            .to_offset(time::UtcOffset::UTC);
+        Ok(t.format(time::macros::format_description!(
+            "[month]/[day]/[year] [hour]:[minute]:[second]"
+        ))?)
+    };
+    let description = description(w);
+    let mut windows = Vec::new();
+    for k in &keys {
+        let window = format!(
+            "Found key 'Start={}, End={}'",
+            date(&k["startDateTime"])?,
+            date(&k["endDateTime"])?
+        );
+        if description.contains(&window) {
+            return Ok(());
+        }
+        windows.push(window);
+    }
+    anyhow::bail!("{description:?} names none of {app}'s credentials: {windows:?}")
 }

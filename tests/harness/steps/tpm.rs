@@ -245,12 +245,18 @@ async fn server_token(w: &mut EntraWorld, scope: String) -> anyhow::Result<()> {
         status: 200,
         body: json!({"access_token": token.secret()}),
     });
+    w.last_client_id = Some(app.application_app_id.to_string());
     Ok(())
 }
 
 #[when(expr = "the sync server rotates its credential on demand {int} times")]
 async fn rotate_times(w: &mut EntraWorld, n: u32) -> anyhow::Result<()> {
+    crate::harness::steps::lifecycle::before_rotating(w, None)?;
     let srv = server(w)?;
+    let configured = |srv: &SyncServer| -> anyhow::Result<_> {
+        Ok(srv.config()?.application.map(|a| a.certificate_sha256_hash))
+    };
+    let mut seen = vec![configured(&srv)?];
     let mut last = None;
     for i in 1..=n {
         let outcome = srv
@@ -261,11 +267,19 @@ async fn rotate_times(w: &mut EntraWorld, n: u32) -> anyhow::Result<()> {
             outcome.completed,
             "rotation {i} is not complete: {outcome:?}"
         );
+        // Each rotation must switch to a certificate the connector never had, whatever it
+        // reported: read the configuration back.
+        let now = configured(&srv)?;
+        ensure!(
+            !seen.contains(&now),
+            "after rotation {i} the connector uses {now:?}, a certificate it had before"
+        );
+        seen.push(now);
         last = Some(outcome);
     }
     if let Some(s) = w.sync_server.as_deref_mut() {
         s.last_rotation = last;
-        s.last_error = None;
+        s.last_outcome = Some(Ok(()));
     }
     Ok(())
 }
