@@ -16,6 +16,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -190,7 +191,8 @@ fn spawn(program: &str, state_dir: &Path, port: u16, log_path: &PathBuf) -> Resu
         context: "creating the log file",
         source,
     })?;
-    Command::new(program)
+    let mut command = Command::new(program);
+    command
         .arg("socket")
         .arg("--tpm2")
         .arg("--tpmstate")
@@ -205,12 +207,35 @@ fn spawn(program: &str, state_dir: &Path, port: u16, log_path: &PathBuf) -> Resu
         .arg(format!("file={},level=1", log_path.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map_err(|source| Error::Spawn {
-            program: program.to_owned(),
-            source,
-        })
+        .stderr(log);
+    // SAFETY: the closure runs in the child between fork and exec and makes only
+    // async-signal-safe system calls (close_range, close).
+    unsafe { command.pre_exec(close_inherited_descriptors) };
+    command.spawn().map_err(|source| Error::Spawn {
+        program: program.to_owned(),
+        source,
+    })
+}
+
+/// Closes every descriptor but stdin, stdout and stderr in a freshly forked child.
+///
+/// libtss2's TCTI opens its TPM socket without `FD_CLOEXEC`. When one test holds a TPM
+/// connection while another starts an swtpm, the new swtpm inherits that connection, and
+/// closing it in the test no longer closes it: the TPM it leads to (which serves one
+/// connection at a time) keeps waiting on it, and every later connection of the test waits
+/// behind it for ever. The swtpm we start needs nothing but its standard streams.
+fn close_inherited_descriptors() -> std::io::Result<()> {
+    // SAFETY: plain system calls on descriptor numbers; nothing else in the child uses them.
+    let closed = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if closed != 0 {
+        // Kernels before 5.9 lack close_range: close one by one up to the descriptor limit.
+        let limit = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
+        let limit = if limit > 0 { limit as i32 } else { 4096 };
+        for fd in 3..limit {
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
 }
 
 /// Finds a port P such that P and P + 1 are both free on 127.0.0.1 right now.
@@ -327,6 +352,36 @@ mod tests {
             verdict.is_err(),
             "port {port} was taken for ours although a stranger holds it"
         );
+    }
+
+    /// Regression (a suite run that hung for ever): a TPM connection the test process held
+    /// without `FD_CLOEXEC`, as libtss2 opens it, leaked into an swtpm started meanwhile; once
+    /// the test closed it, the first TPM still served the leaked copy and never answered the
+    /// test's next connection.
+    #[test]
+    fn a_started_swtpm_does_not_inherit_the_tests_tpm_connections() {
+        if !prerequisites::swtpm(
+            "swtpm::a_started_swtpm_does_not_inherit_the_tests_tpm_connections",
+        ) {
+            return;
+        }
+        use std::os::fd::AsRawFd as _;
+        let first = Swtpm::start().expect("swtpm starts");
+        let mut held =
+            TcpStream::connect((Ipv4Addr::LOCALHOST, first.port())).expect("connect to the TPM");
+        // SAFETY: clears the close-on-exec flag of a descriptor this test owns.
+        unsafe { libc::fcntl(held.as_raw_fd(), libc::F_SETFD, 0) };
+        held.write_all(&[0x80, 0x01, 0, 0, 0, 0x0c, 0, 0, 0x01, 0x7b, 0, 0x08])
+            .expect("a command");
+        let mut header = [0u8; 10];
+        held.read_exact(&mut header).expect("the TPM answers");
+        let second = Swtpm::start().expect("a second swtpm starts");
+        drop(held);
+        assert!(
+            probe(first.port()).is_ok(),
+            "the first TPM still serves a connection the second swtpm inherited"
+        );
+        drop(second);
     }
 
     #[test]
