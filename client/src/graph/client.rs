@@ -1,7 +1,6 @@
 //! [`GraphClient`]: where Graph is, how it gets its bearer tokens ([`TokenSource`]), how an
-//! object is named in a URL ([`ObjectRef`], percent-encoded path segments), and the send path
-//! every call goes through (retries honouring `Retry-After`, Graph's error JSON with the raw
-//! answer kept).
+//! object is named in a URL ([`ObjectRef`], percent-encoded path segments), and the calls the
+//! operation modules build on (a JSON answer, an empty one), all sent through [`Sender`].
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -11,12 +10,13 @@ use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
 use crate::cloud::Endpoints;
-use crate::http::{BoxFuture, HttpRequest, HttpResponse, HttpTransport};
+use crate::http::{BoxFuture, HttpResponse, HttpTransport};
 use crate::ids::{ClientId, ObjectId};
-use crate::retry::{RetryPolicy, Sleeper, send_with_retry};
+use crate::retry::{RetryPolicy, Sleeper};
 use crate::token::{AccessToken, CertificateCredential, TokenClient, TokenError};
 
-use super::error::{GraphError, GraphServiceError};
+use super::error::GraphError;
+use super::send::{Sender, decode};
 
 /// Supplies bearer tokens for Graph.
 pub trait TokenSource: Send + Sync + Debug {
@@ -97,9 +97,7 @@ pub(super) fn segment(value: &str) -> String {
 /// The Graph client.
 #[derive(Debug, Clone)]
 pub struct GraphClient {
-    http: Arc<dyn HttpTransport>,
-    sleeper: Arc<dyn Sleeper>,
-    retry: RetryPolicy,
+    sender: Sender,
     pub(super) endpoints: Endpoints,
     token: Arc<dyn TokenSource>,
 }
@@ -112,9 +110,7 @@ impl GraphClient {
         token: Arc<dyn TokenSource>,
     ) -> Self {
         Self {
-            http,
-            sleeper,
-            retry: RetryPolicy::default(),
+            sender: Sender::new(http, sleeper, RetryPolicy::default()),
             endpoints,
             token,
         }
@@ -122,7 +118,7 @@ impl GraphClient {
 
     /// Replaces the retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.sender = self.sender.with_retry(retry);
         self
     }
 
@@ -153,12 +149,7 @@ impl GraphClient {
         url: String,
         body: Option<&serde_json::Value>,
     ) -> Result<T, GraphError> {
-        let response = self.send(method, url, body).await?;
-        serde_json::from_slice(&response.body).map_err(|e| GraphError::Unexpected {
-            status: response.status,
-            reason: e.to_string(),
-            raw_body: response.text(),
-        })
+        decode(&self.send(method, url, body).await?)
     }
 
     async fn send(
@@ -168,54 +159,18 @@ impl GraphClient {
         body: Option<&serde_json::Value>,
     ) -> Result<HttpResponse, GraphError> {
         let token = self.token.token().await?;
-        let request = build_request(method, url, token.secret(), body);
-        let response = send_with_retry(
-            self.http.as_ref(),
-            self.sleeper.as_ref(),
-            &self.retry,
-            &request,
-        )
-        .await?;
-        if (200..300).contains(&response.status) {
-            return Ok(response);
-        }
-        Err(match GraphServiceError::parse(&response) {
-            Some(e) => e.into(),
-            None => GraphError::Unexpected {
-                status: response.status,
-                reason: "not a Graph error body".into(),
-                raw_body: response.text(),
-            },
-        })
+        self.sender.send(method, url, &token, body).await
     }
 
     pub(super) fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<String, GraphError> {
         let raw = self.endpoints.graph_url(path);
-        let mut url = Url::parse(&raw).map_err(|e| GraphError::Unexpected {
-            status: 0,
-            reason: format!("bad URL {raw}: {e}"),
-            raw_body: String::new(),
+        let mut url = Url::parse(&raw).map_err(|e| GraphError::BadUrl {
+            url: raw.clone(),
+            reason: e.to_string(),
         })?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
         Ok(url.into())
-    }
-}
-
-/// The HTTP request for one Graph call: bearer token, JSON body, a fresh client-request-id.
-pub fn build_request(
-    method: Method,
-    url: String,
-    token: &str,
-    body: Option<&serde_json::Value>,
-) -> HttpRequest {
-    let request = HttpRequest::new(method, url)
-        .header("Authorization", format!("Bearer {token}"))
-        .header("Accept", "application/json")
-        .header("client-request-id", uuid::Uuid::new_v4().to_string());
-    match body {
-        Some(body) => request.json(body),
-        None => request,
     }
 }

@@ -1,8 +1,11 @@
 //! Why a Graph call failed. Graph's error answer becomes [`GraphServiceError`] with the raw
-//! body kept; [`GraphError`] adds the failures that happen before or around it.
+//! body kept. [`GraphError`] tells the server's answers (a refusal, in Graph's format or not;
+//! a success the client cannot read) from what went wrong on this side (no answer, no token,
+//! a proof not signed, a certificate that cannot be read, a bad URL, a paging bound).
 
 use serde::Deserialize;
 
+use crate::cert::CertError;
 use crate::http::{HttpResponse, TransportError};
 use crate::keys::KeyError;
 use crate::token::TokenError;
@@ -60,23 +63,44 @@ impl GraphServiceError {
     }
 }
 
-/// Why a Graph call failed.
+/// Why a Graph call failed. [`GraphError::Service`], [`GraphError::Unexpected`] and
+/// [`GraphError::Decode`] are the server's answer (kept raw); the other variants say what went
+/// wrong on this side before or without one.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
+    /// Graph (or a service model) refused, with its error JSON.
     #[error(transparent)]
     Service(Box<GraphServiceError>),
+    /// A refusal whose body is not Graph's error JSON (a proxy page, a gateway).
+    #[error("unexpected Graph answer (HTTP {status}): not a Graph error body")]
+    Unexpected { status: u16, raw_body: String },
+    /// A success whose body is not what the call returns.
+    #[error("unreadable Graph answer (HTTP {status}): {reason}")]
+    Decode {
+        status: u16,
+        reason: String,
+        raw_body: String,
+    },
+    /// The organization list came back empty.
+    #[error("Graph listed no organization")]
+    NoOrganization,
+    /// A collection kept handing out `@odata.nextLink`s past the client's bound.
+    #[error("more than {pages} pages at {path}")]
+    TooManyPages { path: String, pages: usize },
+    /// No HTTP answer.
     #[error(transparent)]
     Transport(#[from] TransportError),
     #[error("cannot get a Graph token: {0}")]
     Token(Box<TokenError>),
     #[error("cannot sign the proof of possession: {0}")]
     Signing(#[from] KeyError),
-    #[error("unexpected Graph answer (HTTP {status}): {reason}")]
-    Unexpected {
-        status: u16,
-        reason: String,
-        raw_body: String,
-    },
+    /// The certificate to upload cannot be read (its validity and subject go into the
+    /// keyCredential).
+    #[error("cannot describe the certificate as a keyCredential: {0}")]
+    Certificate(CertError),
+    /// The endpoints and path do not make a URL.
+    #[error("bad URL {url}: {reason}")]
+    BadUrl { url: String, reason: String },
 }
 
 impl From<GraphServiceError> for GraphError {
@@ -92,6 +116,17 @@ impl From<TokenError> for GraphError {
 }
 
 impl GraphError {
+    /// A refusal (an answer outside 2xx): Graph's error JSON, or an answer that is not one.
+    pub fn refusal(response: &HttpResponse) -> Self {
+        match GraphServiceError::parse(response) {
+            Some(e) => e.into(),
+            None => GraphError::Unexpected {
+                status: response.status,
+                raw_body: response.text(),
+            },
+        }
+    }
+
     /// Graph's error code, when Graph gave one.
     pub fn code(&self) -> Option<&str> {
         match self {

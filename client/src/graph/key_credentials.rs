@@ -51,11 +51,7 @@ impl KeyCredential {
     /// A certificate as a verify key: type AsymmetricX509Cert, usage Verify, the
     /// certificate's validity and subject.
     pub fn for_certificate(cert: &Certificate) -> Result<Self, GraphError> {
-        let info = cert.info().map_err(|e| GraphError::Unexpected {
-            status: 0,
-            reason: e.to_string(),
-            raw_body: String::new(),
-        })?;
+        let info = cert.info().map_err(GraphError::Certificate)?;
         Ok(Self {
             key_id: None,
             custom_key_identifier: None,

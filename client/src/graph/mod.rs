@@ -1,8 +1,10 @@
 //! A typed Microsoft Graph v1.0 client for what the application lifecycle needs, one module
 //! per job:
 //!
-//! - [`client`]: [`GraphClient`], its token sources, how objects are named in URLs
-//!   ([`ObjectRef`]) and the send path (bearer token, retries, errors with the raw answer).
+//! - [`client`]: [`GraphClient`], its token sources, and how objects are named in URLs
+//!   ([`ObjectRef`]).
+//! - [`send`]: the one send path of Graph-style calls (bearer token, retries honouring
+//!   `Retry-After`, errors with the raw answer), also used by the service models' client.
 //! - [`applications`]: applications (by object id or `(appId='...')`) and their
 //!   `requiredResourceAccess`.
 //! - [`key_credentials`]: keyCredentials through PATCH, and addKey/removeKey with a proof
@@ -19,13 +21,15 @@ pub mod client;
 pub mod error;
 pub mod key_credentials;
 pub mod paging;
+pub mod send;
 pub mod service_principals;
 pub mod users;
 
 pub use applications::{Application, RequiredResourceAccess, ResourceAccess};
-pub use client::{AppTokenSource, GraphClient, ObjectRef, StaticToken, TokenSource, build_request};
+pub use client::{AppTokenSource, GraphClient, ObjectRef, StaticToken, TokenSource};
 pub use error::{GraphError, GraphServiceError};
 pub use key_credentials::KeyCredential;
+pub use send::Sender;
 pub use service_principals::{AppRole, AppRoleAssignment, ServicePrincipal};
 pub use users::{
     DirectoryObject, DirectoryRole, Organization, UnifiedRoleAssignment, User, VerifiedDomain,

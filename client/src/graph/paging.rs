@@ -35,10 +35,9 @@ impl GraphClient {
                 None => return Ok(items),
             }
         }
-        Err(GraphError::Unexpected {
-            status: 200,
-            reason: format!("more than {MAX_PAGES} pages at {path}"),
-            raw_body: String::new(),
+        Err(GraphError::TooManyPages {
+            path: path.to_owned(),
+            pages: MAX_PAGES,
         })
     }
 }

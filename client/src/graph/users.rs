@@ -176,13 +176,7 @@ impl GraphClient {
     /// The signed-in tenant.
     pub async fn get_organization(&self) -> Result<Organization, GraphError> {
         let orgs: Vec<Organization> = self.list("organization", None).await?;
-        orgs.into_iter()
-            .next()
-            .ok_or_else(|| GraphError::Unexpected {
-                status: 200,
-                reason: "no organization in the answer".into(),
-                raw_body: String::new(),
-            })
+        orgs.into_iter().next().ok_or(GraphError::NoOrganization)
     }
 
     /// Directory role assignments, e.g. filtered by `principalId eq '...'`.
