@@ -28,8 +28,8 @@ use crate::graph::ObjectRef;
 use crate::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
 
 use super::error::LifecycleError;
+use super::journal::JournalCertificate;
 use super::registration::{check_byoa, credential_is, register_application};
-use super::rotation::JournalCertificate;
 use super::server::{AdminCredentials, CONNECT_CLIENT_ID, SyncServer};
 
 /// Validity of the certificates Connect Sync makes for itself (the documents do not say; a
