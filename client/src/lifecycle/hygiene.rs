@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::events::{Level, SOURCE_ADSYNC, ids};
 use crate::ids::KeyCredentialId;
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
 use super::registration::credential_is;
 use super::rotation::{active, object_ref};
 use super::server::{AdminCredentials, SyncServer};
@@ -37,11 +37,9 @@ impl SyncServer {
         admin: &AdminCredentials,
     ) -> Result<Vec<ApplicationKey>, LifecycleError> {
         let config = self.config()?;
-        let app = config.active_application().ok_or_else(|| {
-            LifecycleError::Precondition(
-                "the connector uses its service account; there is no application to inspect".into(),
-            )
-        })?;
+        let app = config
+            .active_application()
+            .ok_or(Precondition::NoApplicationToInspect)?;
         let current_cert = self.credential(app)?.certificate;
         let journal = self.rotation_journal()?;
         let rotating = match &journal {
@@ -116,9 +114,10 @@ impl SyncServer {
         let mut config = self.config()?;
         let app = active(&config)?.clone();
         if app.certificate_id.as_ref() == Some(certificate_id) {
-            return Err(LifecycleError::Precondition(format!(
-                "{certificate_id} is the credential the connector uses now; it cannot be removed"
-            )));
+            return Err(Precondition::CredentialInUse {
+                certificate_id: certificate_id.clone(),
+            }
+            .into());
         }
         match admin {
             Some(admin) => {
@@ -130,10 +129,11 @@ impl SyncServer {
                     .iter()
                     .any(|k| k.key_id.as_ref() == Some(certificate_id))
                 {
-                    return Err(LifecycleError::Precondition(format!(
-                        "application {} has no credential {certificate_id}",
-                        app.application_app_id
-                    )));
+                    return Err(Precondition::NoSuchCredential {
+                        app_id: app.application_app_id.clone(),
+                        certificate_id: certificate_id.clone(),
+                    }
+                    .into());
                 }
                 let keep: Vec<_> = current
                     .key_credentials

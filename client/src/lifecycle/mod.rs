@@ -15,6 +15,7 @@
 //!   removed (`Remove-EntraApplicationKey`).
 //! - [`view`]: `Get-ADSyncEntraConnectorCredential` and the current configuration.
 //! - [`services`]: the first-party service models' client.
+//! - [`error`]: [`LifecycleError`], with the [`Precondition`] kinds and a crash test's stop.
 
 pub mod byoc;
 pub mod certcheck;
@@ -31,5 +32,5 @@ pub mod services;
 pub mod sync_cycle;
 pub mod view;
 
-pub use error::LifecycleError;
+pub use error::{LifecycleError, Precondition};
 pub use server::{AdminCredentials, ServerOptions, SyncServer};

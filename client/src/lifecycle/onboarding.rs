@@ -27,7 +27,7 @@ use crate::events::{Level, SOURCE_ADSYNC, ids};
 use crate::graph::ObjectRef;
 use crate::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
 use super::journal::JournalCertificate;
 use super::registration::{check_byoa, credential_is, register_application};
 use super::server::{AdminCredentials, CONNECT_CLIENT_ID, SyncServer};
@@ -77,9 +77,7 @@ impl SyncServer {
     ) -> Result<(Certificate, bool), LifecycleError> {
         let store = self.store(StoreKind::LocalMachine);
         let entry = store.get(hash)?.ok_or_else(|| {
-            LifecycleError::Precondition(format!(
-                "no certificate with SHA-256 hash {hash} in the LOCAL_MACHINE store"
-            ))
+            LifecycleError::from(Precondition::CertificateNotInStore { hash: hash.clone() })
         })?;
         let (_, signer) = store.open_signer(hash, &Self::sync_account(), self.providers())?;
         let check = validate_byoc(
@@ -215,11 +213,7 @@ impl SyncServer {
         check_can_onboard(&config)?;
         let identity = match (certificate, application) {
             (Some(hash), Some(app_id)) => {
-                let admin = admin.ok_or_else(|| {
-                    LifecycleError::Precondition(
-                        "linking your own application needs an administrator's sign-in (--admin-upn) to check its permissions".into(),
-                    )
-                })?;
+                let admin = admin.ok_or(Precondition::AdministratorNeededToLink)?;
                 let (cert, _) = self.byoc_certificate(hash)?;
                 let session = self.admin_session(admin).await?;
                 config.tenant_id = Some(session.tenant_id.clone());
@@ -243,29 +237,27 @@ impl SyncServer {
                 }
             }
             (None, Some(_)) => {
-                return Err(LifecycleError::Precondition(
-                    "--application-app-id needs --certificate-sha256-hash (bring your own application brings its certificate too)".into(),
-                ));
+                return Err(Precondition::ApplicationWithoutCertificate.into());
             }
             (hash, None) => {
-                let pending = config.pending_registration.clone().ok_or_else(|| {
-                    LifecycleError::Precondition(
-                        "no application is registered for this server yet; run add-entra-application-registration first".into(),
-                    )
-                })?;
+                let pending = config
+                    .pending_registration
+                    .clone()
+                    .ok_or(Precondition::NotRegistered)?;
                 if let Some(hash) = hash
                     && &pending.certificate_sha256_hash != hash
                 {
-                    return Err(LifecycleError::Precondition(format!(
-                        "the registered application uses certificate {}, not {hash}",
-                        pending.certificate_sha256_hash
-                    )));
+                    return Err(Precondition::RegisteredWithOtherCertificate {
+                        registered: pending.certificate_sha256_hash,
+                        given: hash.clone(),
+                    }
+                    .into());
                 }
                 if hash.is_none() && pending.certificate_managed_by == ManagedBy::Customer {
-                    return Err(LifecycleError::Precondition(format!(
-                        "the registered application uses your certificate; pass --certificate-sha256-hash {}",
-                        pending.certificate_sha256_hash
-                    )));
+                    return Err(Precondition::CertificateHashNeeded {
+                        registered: pending.certificate_sha256_hash,
+                    }
+                    .into());
                 }
                 pending
             }
@@ -422,16 +414,14 @@ impl SyncServer {
 /// Manual onboarding needs 2.5.3.0 or later and a connector still on its service account.
 fn check_can_onboard(config: &ConnectorConfig) -> Result<(), LifecycleError> {
     if config.product_version < ProductVersion::MANUAL_ONBOARDING {
-        return Err(LifecycleError::Precondition(format!(
-            "version {} cannot use application authentication; upgrade to {} or later",
-            config.product_version,
-            ProductVersion::MANUAL_ONBOARDING
-        )));
+        return Err(Precondition::VersionTooOld {
+            version: config.product_version,
+            needed: ProductVersion::MANUAL_ONBOARDING,
+        }
+        .into());
     }
     if config.connector_identity_type != IdentityType::ServiceAccount {
-        return Err(LifecycleError::Precondition(
-            "ConnectorIdentityType is already Application; onboarding needs ServiceAccount (rotate the credential instead)".into(),
-        ));
+        return Err(Precondition::AlreadyOnApplication.into());
     }
     Ok(())
 }

@@ -32,7 +32,7 @@ use crate::graph::{GraphError, ObjectRef};
 use crate::ids::{KeyCredentialId, ObjectId, Sha256Hash};
 use crate::keys::KeyRef;
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
 use super::journal::journal_file;
 pub use super::journal::{JournalCertificate, RotationJournal, RotationPoint, RotationStep};
 use super::registration::{credential_is, replace_certificate};
@@ -54,9 +54,7 @@ pub struct RotationOutcome {
 /// Stops the rotation at `point` when it is the one asked for (crash testing only).
 fn checkpoint(stop: Option<RotationPoint>, point: RotationPoint) -> Result<(), LifecycleError> {
     if stop == Some(point) {
-        return Err(LifecycleError::Precondition(format!(
-            "the rotation was stopped at {point:?} (crash-test hook)"
-        )));
+        return Err(LifecycleError::Stopped { at: point });
     }
     Ok(())
 }
@@ -103,9 +101,7 @@ impl SyncServer {
                 return Ok(outcome);
             }
             if !outcome.completed {
-                return Err(LifecycleError::Precondition(
-                    "an earlier rotation is still waiting for its new key to take effect; run again later".into(),
-                ));
+                return Err(Precondition::RotationWaiting.into());
             }
         }
         let config = self.config()?;
@@ -113,9 +109,7 @@ impl SyncServer {
         let new = match new_certificate {
             Some(hash) => {
                 if hash == &app.certificate_sha256_hash {
-                    return Err(LifecycleError::Precondition(format!(
-                        "{hash} is already the connector's certificate; rotation needs a new one"
-                    )));
+                    return Err(Precondition::AlreadyTheCertificate { hash: hash.clone() }.into());
                 }
                 self.byoc_certificate(hash)?;
                 JournalCertificate {
@@ -127,9 +121,7 @@ impl SyncServer {
             }
             None => {
                 if app.certificate_managed_by == ManagedBy::Customer {
-                    return Err(LifecycleError::Precondition(
-                        "the certificate is yours (BYOC/BYOA): create a new one and pass --certificate-sha256-hash".into(),
-                    ));
+                    return Err(Precondition::CertificateManagedByCustomer.into());
                 }
                 let cert = self.create_managed_certificate().await?;
                 JournalCertificate {
@@ -444,10 +436,10 @@ impl SyncServer {
             .get(&which.certificate_sha256_hash)?
             .map(|e| e.certificate)
             .ok_or_else(|| {
-                LifecycleError::Precondition(format!(
-                    "certificate {} is no longer in its store",
-                    which.certificate_sha256_hash
-                ))
+                Precondition::CertificateLeftStore {
+                    hash: which.certificate_sha256_hash.clone(),
+                }
+                .into()
             })
     }
 }
@@ -469,11 +461,9 @@ fn outcome(journal: &RotationJournal, removed: bool, completed: bool) -> Rotatio
 pub(super) fn active(
     config: &crate::config::ConnectorConfig,
 ) -> Result<&ApplicationIdentity, LifecycleError> {
-    config.active_application().ok_or_else(|| {
-        LifecycleError::Precondition(
-            "the connector authenticates with its service account (ConnectorIdentityType is ServiceAccount); it has no application credential (onboard first)".into(),
-        )
-    })
+    config
+        .active_application()
+        .ok_or_else(|| Precondition::NotOnboarded.into())
 }
 
 fn with_certificate(
@@ -489,11 +479,9 @@ fn with_certificate(
 }
 
 fn app_object_id(app: &ApplicationIdentity) -> Result<ObjectId, LifecycleError> {
-    app.application_object_id.clone().ok_or_else(|| {
-        LifecycleError::Precondition(
-            "the application's object id is unknown to this server; rotate with an administrator's sign-in (--admin-upn)".into(),
-        )
-    })
+    app.application_object_id
+        .clone()
+        .ok_or_else(|| Precondition::ObjectIdUnknown.into())
 }
 
 pub(super) fn object_ref(app: &ApplicationIdentity) -> ObjectRef {
@@ -511,9 +499,10 @@ fn cannot_add_key(e: LifecycleError) -> LifecycleError {
         Some("Authentication_MissingOrMalformed") | Some("Request_BadRequest")
     ) || matches!(&e, LifecycleError::Graph(g) if matches!(g.as_ref(), GraphError::Service(s) if s.status == 401));
     if token_refused || proof_refused {
-        LifecycleError::Precondition(format!(
-            "the application cannot add a key with its current certificate ({e}); the certificate has probably expired or been removed. Rotate with an administrator's sign-in: --admin-upn <UPN>"
-        ))
+        Precondition::AdministratorNeededToRotate {
+            refusal: Box::new(e),
+        }
+        .into()
     } else {
         e
     }

@@ -24,7 +24,7 @@ use crate::retry::{RetryPolicy, Sleeper};
 use crate::store::CertStore;
 use crate::token::{CertificateCredential, TokenClient};
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
 use super::services::ServiceClient;
 
 /// Microsoft Graph Command Line Tools: the public client administrators sign in through.
@@ -55,10 +55,10 @@ impl AdminCredentials {
             .map(|(_, d)| d)
             .filter(|d| !d.is_empty())
             .ok_or_else(|| {
-                LifecycleError::Precondition(format!(
-                    "'{}' is not a user principal name (name@domain)",
-                    self.user_principal_name
-                ))
+                Precondition::NotAUserPrincipalName {
+                    name: self.user_principal_name.clone(),
+                }
+                .into()
             })
     }
 }
@@ -223,11 +223,10 @@ impl SyncServer {
 
     /// The tenant of an installed, signed-up server.
     pub fn tenant(config: &ConnectorConfig) -> Result<TenantId, LifecycleError> {
-        config.tenant_id.clone().ok_or_else(|| {
-            LifecycleError::Precondition(
-                "the server knows no tenant yet; install it with an administrator's sign-in".into(),
-            )
-        })
+        config
+            .tenant_id
+            .clone()
+            .ok_or_else(|| Precondition::NoTenant.into())
     }
 
     /// The certificate credential of an application identity, its key opened as the sync
