@@ -8,8 +8,8 @@ use time::Duration;
 use crate::cert::{Certificate, CertificateRequest, self_signed};
 use crate::config::StoreKind;
 
+use super::certificates::CERT_BACKDATE;
 use super::error::{LifecycleError, Precondition};
-use super::onboarding::CERT_BACKDATE;
 use super::server::SyncServer;
 
 /// Which provider holds a new administrator's key.

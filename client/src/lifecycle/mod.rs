@@ -5,6 +5,8 @@
 //! - [`legacy`]: installation and the legacy `Sync_*` service account (add, remove, rollback).
 //! - [`registration`]: the application in Entra: registration, permissions, BYOA checks.
 //! - [`onboarding`]: managed, BYOC, BYOA and automatic onboarding; the switch to it.
+//! - [`certificates`]: the connector's certificates: managed ones made, BYOC ones found and
+//!   validated, retired ones removed.
 //! - [`byoc`]: an administrator's certificate in LOCAL_MACHINE (`adsync new-certificate`).
 //! - [`certcheck`]: events 1011/1012/1014.
 //! - [`journal`]: the rotation journal's format, and the points where a crash test stops it.
@@ -19,6 +21,7 @@
 
 pub mod byoc;
 pub mod certcheck;
+pub mod certificates;
 pub mod error;
 pub mod hygiene;
 pub mod journal;

@@ -13,12 +13,12 @@
 //!
 //! Registering (`Add-EntraApplicationRegistration`) and linking
 //! (`Add-ADSyncApplicationRegistration`) are separate steps, as in the cmdlets; the link only
-//! switches once a token was obtained with the new credential.
+//! switches once a token was obtained with the new credential. The certificates themselves
+//! come from [`super::certificates`].
 
 use serde_json::json;
 use time::Duration;
 
-use crate::cert::{Certificate, CertificateRequest, self_signed, validate_byoc};
 use crate::cloud::{SYNC_SERVICE_APP_ID, default_scope};
 use crate::config::{
     ApplicationIdentity, ConnectorConfig, IdentityType, ManagedBy, ProductVersion, StoreKind,
@@ -32,11 +32,6 @@ use super::journal::JournalCertificate;
 use super::registration::{check_byoa, credential_is, register_application};
 use super::server::{AdminCredentials, CONNECT_CLIENT_ID, SyncServer};
 
-/// Validity of the certificates Connect Sync makes for itself (the documents do not say; a
-/// year keeps rotation, due at 150 days left, well inside it).
-pub const MANAGED_CERT_VALIDITY: Duration = Duration::days(365);
-/// Backdating of new certificates, so a clock slightly behind the tenant's still accepts them.
-pub const CERT_BACKDATE: Duration = Duration::minutes(10);
 /// The window within which an eligible server onboards itself.
 pub const AUTOMATIC_ONBOARDING_WINDOW: Duration = Duration::hours(6);
 
@@ -52,46 +47,6 @@ pub enum AutomaticOnboarding {
 }
 
 impl SyncServer {
-    /// A new managed key and certificate in the sync account's CURRENT_USER store.
-    pub(crate) async fn create_managed_certificate(&self) -> Result<Certificate, LifecycleError> {
-        self.blocking(|server| server.create_managed_certificate_now())
-            .await
-    }
-
-    fn create_managed_certificate_now(&self) -> Result<Certificate, LifecycleError> {
-        let provider = self.providers().preferred();
-        let signer = provider.create_key()?;
-        let request =
-            CertificateRequest::managed(self.now() - CERT_BACKDATE, MANAGED_CERT_VALIDITY);
-        let cert = self_signed(signer.as_ref(), &request)?;
-        self.store(StoreKind::CurrentUser)
-            .add(&cert, signer.key_ref(), false, Vec::new())?;
-        Ok(cert)
-    }
-
-    /// A BYOC certificate from LOCAL_MACHINE, validated and usable by the sync account.
-    /// Returns it and whether its key is in a TPM.
-    pub fn byoc_certificate(
-        &self,
-        hash: &Sha256Hash,
-    ) -> Result<(Certificate, bool), LifecycleError> {
-        let store = self.store(StoreKind::LocalMachine);
-        let entry = store.get(hash)?.ok_or_else(|| {
-            LifecycleError::from(Precondition::CertificateNotInStore { hash: hash.clone() })
-        })?;
-        let (_, signer) = store.open_signer(hash, &Self::sync_account(), self.providers())?;
-        let check = validate_byoc(
-            &entry.certificate,
-            Some(signer.as_ref()),
-            entry.key_exportable,
-        )
-        .map_err(|reason| LifecycleError::Byoc {
-            hash: hash.clone(),
-            reason,
-        })?;
-        Ok((entry.certificate, check.hardware_backed))
-    }
-
     /// `Add-EntraApplicationRegistration [-CertificateSHA256Hash]`: registers the sync
     /// application in Entra with the administrator's sign-in (managed certificate when no
     /// hash is given, else the BYOC certificate). The connector does not switch yet.
@@ -189,12 +144,8 @@ impl SyncServer {
         if journal.is_some() {
             self.discard_rotation_journal()?;
         }
-        for r in retired.iter().filter(|r| r.managed) {
-            if let Some(entry) = self.store(r.store).remove(&r.certificate_sha256_hash)?
-                && let crate::keys::KeyRef::Software { id } = &entry.key
-            {
-                self.providers().software().delete(id)?;
-            }
+        for r in &retired {
+            self.retire_certificate(r)?;
         }
         Ok(identity)
     }
@@ -311,22 +262,6 @@ impl SyncServer {
             ),
         )?;
         Ok(())
-    }
-
-    fn reusable_pending_managed_certificate(
-        &self,
-        config: &ConnectorConfig,
-    ) -> Result<Option<Certificate>, LifecycleError> {
-        let Some(pending) = &config.pending_registration else {
-            return Ok(None);
-        };
-        if pending.certificate_managed_by != ManagedBy::ConnectSync {
-            return Ok(None);
-        }
-        Ok(self
-            .store(StoreKind::CurrentUser)
-            .get(&pending.certificate_sha256_hash)?
-            .map(|e| e.certificate))
     }
 
     /// One scheduler run's part of automatic onboarding.

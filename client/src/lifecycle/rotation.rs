@@ -30,7 +30,6 @@ use crate::config::{ApplicationIdentity, ManagedBy, StaleCredential, StoreKind};
 use crate::events::{Level, SOURCE_ADSYNC, ids};
 use crate::graph::{GraphError, ObjectRef};
 use crate::ids::{KeyCredentialId, ObjectId, Sha256Hash};
-use crate::keys::KeyRef;
 
 use super::error::{LifecycleError, Precondition};
 use super::journal::journal_file;
@@ -193,7 +192,7 @@ impl SyncServer {
                 }
                 RotationStep::Switched { old_removed } => {
                     let removed = old_removed || self.remove_old_key(&journal).await?;
-                    self.retire_old_certificate(&journal)?;
+                    self.retire_certificate(&journal.old)?;
                     checkpoint(stop, RotationPoint::RetiredUnrecorded)?;
                     file.remove()?;
                     self.event(
@@ -408,23 +407,6 @@ impl SyncServer {
                 self.clock().as_ref(),
             )
             .await?;
-        Ok(())
-    }
-
-    /// A retired managed certificate leaves the store and its key is deleted; the
-    /// administrator's certificates stay where they are (they remove them themselves).
-    fn retire_old_certificate(&self, journal: &RotationJournal) -> Result<(), LifecycleError> {
-        if !journal.old.managed {
-            return Ok(());
-        }
-        let removed = self
-            .store(journal.old.store)
-            .remove(&journal.old.certificate_sha256_hash)?;
-        if let Some(entry) = removed
-            && let KeyRef::Software { id } = &entry.key
-        {
-            self.providers().software().delete(id)?;
-        }
         Ok(())
     }
 
