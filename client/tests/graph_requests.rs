@@ -1,6 +1,7 @@
 //! The Graph client over a scripted transport: URLs (object id and appId alternate key),
 //! bodies (PATCH keyCredentials, addKey with a proof that verifies, app role assignment),
-//! paging, throttling retries, and Graph errors as typed values.
+//! paging, throttling retries, and Graph errors as typed values (an unreadable success, a
+//! server that never stops paging and an empty organization list each have their own kind).
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! Token acquisition over a scripted HTTP transport with simulated time: the request the
 //! client sends, the cache's renewal rule, bounded retries honouring Retry-After (no real
-//! waiting), and AADSTS errors as typed values.
+//! waiting), and AADSTS errors as typed values (an answer that is neither a token nor an OAuth
+//! error has its own kind, with the raw body).
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
