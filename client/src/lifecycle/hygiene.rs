@@ -13,8 +13,7 @@ use crate::ids::KeyCredentialId;
 
 use super::error::{LifecycleError, Precondition};
 use super::registration::credential_is;
-use super::rotation::{active, object_ref};
-use super::server::{AdminCredentials, SyncServer};
+use super::server::{AdminCredentials, SyncServer, active, object_ref};
 
 /// One credential of the application, and whether the client knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

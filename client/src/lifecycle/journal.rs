@@ -53,11 +53,9 @@ pub struct RotationJournal {
 }
 
 /// A point between the side effects of a rotation where a crash test can stop it
-/// ([`SyncServer::rotate_credential_until`]). Each point comes right after one effect: the
+/// (`SyncServer::rotate_credential_until`). Each point comes right after one effect: the
 /// `...Unrecorded` points after the effect and before the journal records it (the crash a
 /// journal must survive), the others after the journal was written.
-///
-/// [`SyncServer::rotate_credential_until`]: super::server::SyncServer::rotate_credential_until
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RotationPoint {
     /// The new certificate exists and the journal says `Created`.

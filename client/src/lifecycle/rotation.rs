@@ -20,7 +20,7 @@
 //! [`SyncServer::rotate_credential_until`] stops a rotation at a [`RotationPoint`] as if the
 //! process had died there; a test then re-opens the state directory with a new [`SyncServer`]
 //! and checks that the next run recovers. Removing a stale credential later
-//! (`Remove-EntraApplicationKey`) is in [`super::hygiene`].
+//! (`Remove-EntraApplicationKey`) is credential hygiene's job (`hygiene.rs`).
 
 use serde::Serialize;
 
@@ -28,14 +28,14 @@ use crate::cert::Certificate;
 use crate::cloud::SYNC_SERVICE_APP_ID;
 use crate::config::{ApplicationIdentity, ManagedBy, StaleCredential, StoreKind};
 use crate::events::{Level, SOURCE_ADSYNC, ids};
-use crate::graph::{GraphError, ObjectRef};
+use crate::graph::GraphError;
 use crate::ids::{KeyCredentialId, ObjectId, Sha256Hash};
 
 use super::error::{LifecycleError, Precondition};
 use super::journal::journal_file;
 pub use super::journal::{JournalCertificate, RotationJournal, RotationPoint, RotationStep};
 use super::registration::{credential_is, replace_certificate};
-use super::server::{AdminCredentials, SyncServer};
+use super::server::{AdminCredentials, SyncServer, active, object_ref};
 
 /// How a rotation ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -440,14 +440,6 @@ fn outcome(journal: &RotationJournal, removed: bool, completed: bool) -> Rotatio
     }
 }
 
-pub(super) fn active(
-    config: &crate::config::ConnectorConfig,
-) -> Result<&ApplicationIdentity, LifecycleError> {
-    config
-        .active_application()
-        .ok_or_else(|| Precondition::NotOnboarded.into())
-}
-
 fn with_certificate(
     app: &ApplicationIdentity,
     which: &JournalCertificate,
@@ -464,13 +456,6 @@ fn app_object_id(app: &ApplicationIdentity) -> Result<ObjectId, LifecycleError> 
     app.application_object_id
         .clone()
         .ok_or_else(|| Precondition::ObjectIdUnknown.into())
-}
-
-pub(super) fn object_ref(app: &ApplicationIdentity) -> ObjectRef {
-    match &app.application_object_id {
-        Some(id) => ObjectRef::Id(id.clone()),
-        None => ObjectRef::AppId(app.application_app_id.clone()),
-    }
 }
 
 /// addKey refused: say why and what works instead.

@@ -1,7 +1,8 @@
 //! One sync server: its state directory (configuration, certificate stores, keys, event log,
 //! scheduler settings), the clock it reads, the HTTP transport and endpoints it talks to, and
 //! its key providers. Every lifecycle operation is a method on [`SyncServer`] in the module
-//! that owns that job; this module only builds the shared pieces.
+//! that owns that job; this module only builds the shared pieces (and finds the connector's
+//! application in the configuration and in Graph).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use crate::config::{
     ApplicationIdentity, ConfigStore, ConnectorConfig, SYNC_SERVICE_ACCOUNT, StoreKind,
 };
 use crate::events::{Event, EventLog, Level};
-use crate::graph::{AppTokenSource, GraphClient, Organization, StaticToken};
+use crate::graph::{AppTokenSource, GraphClient, ObjectRef, Organization, StaticToken};
 use crate::http::HttpTransport;
 use crate::ids::{AccountName, ClientId, TenantId};
 use crate::keys::{KeyProviders, SoftwareKeyStore, Tpm};
@@ -311,5 +312,22 @@ impl SyncServer {
             self.options.retry,
             &base,
         )
+    }
+}
+
+/// The application the connector authenticates with; an error when it uses its service
+/// account.
+pub(super) fn active(config: &ConnectorConfig) -> Result<&ApplicationIdentity, LifecycleError> {
+    config
+        .active_application()
+        .ok_or_else(|| Precondition::NotOnboarded.into())
+}
+
+/// The connector's application in Graph: by object id when the configuration has it, else by
+/// appId.
+pub(super) fn object_ref(app: &ApplicationIdentity) -> ObjectRef {
+    match &app.application_object_id {
+        Some(id) => ObjectRef::Id(id.clone()),
+        None => ObjectRef::AppId(app.application_app_id.clone()),
     }
 }
