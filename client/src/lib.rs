@@ -13,7 +13,8 @@
 //! - [`http`], [`retry`]: the injectable HTTP layer and bounded retry with an injectable sleeper.
 //! - [`token`]: token acquisition (client credentials with a certificate; username/password)
 //!   and the token cache.
-//! - [`graph`]: the Microsoft Graph calls the lifecycle needs.
+//! - [`graph`]: the Microsoft Graph calls the lifecycle needs, one module per job, and the send
+//!   path that the first-party service models' client shares.
 //! - [`config`]: the connector's configuration, persisted atomically.
 //! - [`events`]: the Application event log's part for the sync server.
 //! - [`lifecycle`]: onboarding, the scheduler, rotation, revocation, the legacy account.

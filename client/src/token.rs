@@ -113,7 +113,8 @@ impl AadstsError {
     }
 }
 
-/// Why no token was obtained.
+/// Why no token was obtained. `Aadsts`, `Unexpected` and `NotAToken` are the login service's
+/// answer (kept raw); the others say what went wrong on this side.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// The login service refused, with an OAuth/AADSTS error.
@@ -122,9 +123,13 @@ pub enum TokenError {
     /// No HTTP answer.
     #[error(transparent)]
     Transport(#[from] TransportError),
-    /// An answer that is neither a token nor an OAuth error (proxy pages, truncated bodies).
-    #[error("unexpected answer from the token endpoint (HTTP {status}): {reason}")]
-    Unexpected {
+    /// A refusal that is not an OAuth error (proxy pages, gateways).
+    #[error("unexpected answer from the token endpoint (HTTP {status}): not an OAuth error body")]
+    Unexpected { status: u16, raw_body: String },
+    /// A success that is not a usable token (a truncated body, another `token_type`, no
+    /// lifetime).
+    #[error("the token endpoint's answer is not a usable token (HTTP {status}): {reason}")]
+    NotAToken {
         status: u16,
         reason: String,
         raw_body: String,
@@ -326,7 +331,6 @@ pub fn parse_token_response(
             Some(error) => error.into(),
             None => TokenError::Unexpected {
                 status: response.status,
-                reason: "not an OAuth error body".into(),
                 raw_body: body,
             },
         });
@@ -339,16 +343,16 @@ pub fn parse_token_response(
         // v2 sends a number; v1 and some proxies send a string.
         expires_in: serde_json::Value,
     }
-    let unexpected = |reason: String| TokenError::Unexpected {
+    let not_a_token = |reason: String| TokenError::NotAToken {
         status: response.status,
         reason,
         raw_body: body.clone(),
     };
-    let wire: Wire = serde_json::from_str(&body).map_err(|e| unexpected(e.to_string()))?;
+    let wire: Wire = serde_json::from_str(&body).map_err(|e| not_a_token(e.to_string()))?;
     if let Some(kind) = &wire.token_type
         && !kind.eq_ignore_ascii_case("bearer")
     {
-        return Err(unexpected(format!("token_type '{kind}'")));
+        return Err(not_a_token(format!("token_type '{kind}'")));
     }
     let expires_in = match &wire.expires_in {
         serde_json::Value::Number(n) => n.as_i64(),
@@ -356,7 +360,7 @@ pub fn parse_token_response(
         _ => None,
     }
     .filter(|s| *s > 0)
-    .ok_or_else(|| unexpected(format!("expires_in {}", wire.expires_in)))?;
+    .ok_or_else(|| not_a_token(format!("expires_in {}", wire.expires_in)))?;
     Ok(AccessToken::new(
         wire.access_token,
         now + Duration::seconds(expires_in),

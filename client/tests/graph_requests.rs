@@ -1,6 +1,7 @@
 //! The Graph client over a scripted transport: URLs (object id and appId alternate key),
 //! bodies (PATCH keyCredentials, addKey with a proof that verifies, app role assignment),
-//! paging, throttling retries, and Graph errors as typed values.
+//! paging, throttling retries, and Graph errors as typed values (an unreadable success, a
+//! server that never stops paging and an empty organization list each have their own kind).
 
 use std::sync::Arc;
 
@@ -262,4 +263,34 @@ async fn graph_errors_are_typed_and_throttling_is_retried() {
         matches!(err, GraphError::Unexpected { status: 502, .. }),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn unreadable_answers_and_local_failures_have_their_own_kinds() {
+    // A success whose body is not what the call returns: the server's answer, kept raw.
+    let (http, _, graph) = client();
+    http.push(200, &[], "{\"id\": 7");
+    let err = graph.get_user("x").await.unwrap_err();
+    assert!(
+        matches!(&err, GraphError::Decode { status: 200, raw_body, .. } if raw_body == "{\"id\": 7"),
+        "{err}"
+    );
+
+    // A server that never stops paging.
+    let (http, _, graph) = client();
+    let endless = r#"{"value":[],"@odata.nextLink":"https://graph.microsoft.com/v1.0/users?$skiptoken=again"}"#;
+    for _ in 0..adsync_client::graph::paging::MAX_PAGES {
+        http.push(200, &[], endless);
+    }
+    let err = graph.list_users(None).await.unwrap_err();
+    assert!(
+        matches!(&err, GraphError::TooManyPages { path, pages } if path == "users" && *pages == adsync_client::graph::paging::MAX_PAGES),
+        "{err}"
+    );
+
+    // No organization in the answer.
+    let (http, _, graph) = client();
+    http.push(200, &[], r#"{"value":[]}"#);
+    let err = graph.get_organization().await.unwrap_err();
+    assert!(matches!(err, GraphError::NoOrganization), "{err}");
 }

@@ -1,6 +1,7 @@
 //! Token acquisition over a scripted HTTP transport with simulated time: the request the
 //! client sends, the cache's renewal rule, bounded retries honouring Retry-After (no real
-//! waiting), and AADSTS errors as typed values.
+//! waiting), and AADSTS errors as typed values (an answer that is neither a token nor an OAuth
+//! error has its own kind, with the raw body).
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -283,4 +284,19 @@ async fn username_password_sign_in_posts_ropc_form() {
         .await
         .unwrap_err();
     assert_eq!(err.aadsts_code(), Some(50126));
+}
+
+#[tokio::test]
+async fn a_success_that_is_not_a_token_keeps_the_raw_answer() {
+    let f = fixture();
+    f.http.push(
+        200,
+        &[],
+        r#"{"access_token":"x","token_type":"pop","expires_in":3599}"#,
+    );
+    let err = f.client.app_token(&f.credential, GRAPH).await.unwrap_err();
+    assert!(
+        matches!(&err, TokenError::NotAToken { status: 200, raw_body, .. } if raw_body.contains("\"pop\"")),
+        "{err}"
+    );
 }

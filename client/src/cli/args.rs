@@ -1,5 +1,6 @@
-//! The `adsync` command line: global options as DESIGN.md fixes them, and one subcommand per
-//! cmdlet (its name in kebab case without the `ADSync` prefix, its parameters as long options).
+//! The `adsync` command line: the global options of the README's CLI contract, and one
+//! subcommand per cmdlet (its name in kebab case without the `ADSync` prefix, its parameters as
+//! long options).
 
 use std::path::PathBuf;
 

@@ -8,8 +8,8 @@ use time::Duration;
 use crate::cert::{Certificate, CertificateRequest, self_signed};
 use crate::config::StoreKind;
 
-use super::error::LifecycleError;
-use super::onboarding::CERT_BACKDATE;
+use super::certificates::CERT_BACKDATE;
+use super::error::{LifecycleError, Precondition};
 use super::server::SyncServer;
 
 /// Which provider holds a new administrator's key.
@@ -48,11 +48,7 @@ impl SyncServer {
     ) -> Result<Certificate, LifecycleError> {
         let signer = match request.provider {
             KeyProviderKind::Tpm => {
-                let tpm = self.providers().tpm().ok_or_else(|| {
-                    LifecycleError::Precondition(
-                        "this machine has no TPM (--tpm); use --provider software".into(),
-                    )
-                })?;
+                let tpm = self.providers().tpm().ok_or(Precondition::NoTpm)?;
                 crate::keys::KeyProvider::create_key(tpm)?
             }
             KeyProviderKind::Software => {

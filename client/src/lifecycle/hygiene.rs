@@ -1,18 +1,19 @@
-//! Credential hygiene: the keyCredentials on the sync application that the client did not
-//! create. An Application Administrator can add a credential to the Connect Sync application
-//! and act as it; the client cannot prevent that, but it reports every such credential
-//! (warning 1016) when an administrator's sign-in lets it read the application.
+//! Credential hygiene: the keyCredentials on the sync application besides the one the connector
+//! uses. Reviewing them: an Application Administrator can add a credential to the Connect Sync
+//! application and act as it; the client cannot prevent that, but it reports every credential
+//! it did not create (warning 1016) when an administrator's sign-in lets it read the
+//! application. Removing one (`Remove-EntraApplicationKey`): the stale credentials a rotation
+//! could not remove (event 1015), as the application itself or with an administrator's sign-in.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::events::{Level, SOURCE_ADSYNC, ids};
-use crate::graph::ObjectRef;
 use crate::ids::KeyCredentialId;
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
 use super::registration::credential_is;
-use super::server::{AdminCredentials, SyncServer};
+use super::server::{AdminCredentials, SyncServer, active, object_ref};
 
 /// One credential of the application, and whether the client knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,11 +36,9 @@ impl SyncServer {
         admin: &AdminCredentials,
     ) -> Result<Vec<ApplicationKey>, LifecycleError> {
         let config = self.config()?;
-        let app = config.active_application().ok_or_else(|| {
-            LifecycleError::Precondition(
-                "the connector uses its service account; there is no application to inspect".into(),
-            )
-        })?;
+        let app = config
+            .active_application()
+            .ok_or(Precondition::NoApplicationToInspect)?;
         let current_cert = self.credential(app)?.certificate;
         let journal = self.rotation_journal()?;
         let rotating = match &journal {
@@ -50,11 +49,7 @@ impl SyncServer {
             None => None,
         };
         let session = self.admin_session(admin).await?;
-        let target = match &app.application_object_id {
-            Some(id) => ObjectRef::Id(id.clone()),
-            None => ObjectRef::AppId(app.application_app_id.clone()),
-        };
-        let application = session.graph.get_application(&target).await?;
+        let application = session.graph.get_application(&object_ref(app)).await?;
         let keys: Vec<ApplicationKey> = application
             .key_credentials
             .iter()
@@ -105,5 +100,62 @@ impl SyncServer {
             )?;
         }
         Ok(keys)
+    }
+
+    /// `Remove-EntraApplicationKey -CertificateId <id>`: removes an old credential from the
+    /// application — with removeKey and a proof signed by the current key, or with an
+    /// administrator's sign-in when given.
+    pub async fn remove_application_key(
+        &self,
+        certificate_id: &KeyCredentialId,
+        admin: Option<&AdminCredentials>,
+    ) -> Result<(), LifecycleError> {
+        let mut config = self.config()?;
+        let app = active(&config)?.clone();
+        if app.certificate_id.as_ref() == Some(certificate_id) {
+            return Err(Precondition::CredentialInUse {
+                certificate_id: certificate_id.clone(),
+            }
+            .into());
+        }
+        match admin {
+            Some(admin) => {
+                let session = self.admin_session(admin).await?;
+                let target = object_ref(&app);
+                let current = session.graph.get_application(&target).await?;
+                if !current
+                    .key_credentials
+                    .iter()
+                    .any(|k| k.key_id.as_ref() == Some(certificate_id))
+                {
+                    return Err(Precondition::NoSuchCredential {
+                        app_id: app.application_app_id.clone(),
+                        certificate_id: certificate_id.clone(),
+                    }
+                    .into());
+                }
+                let keep: Vec<_> = current
+                    .key_credentials
+                    .into_iter()
+                    .filter(|k| k.key_id.as_ref() != Some(certificate_id))
+                    .collect();
+                session.graph.set_key_credentials(&target, &keep).await?;
+            }
+            None => self.remove_key_as_app(&app, certificate_id).await?,
+        }
+        config
+            .stale_credentials
+            .retain(|s| &s.certificate_id != certificate_id);
+        self.save_config(&config)?;
+        self.event(
+            ids::CREDENTIAL_REMOVED,
+            Level::Information,
+            SOURCE_ADSYNC,
+            format!(
+                "The certificate credential {certificate_id} was removed from application {}.",
+                app.application_app_id
+            ),
+        )?;
+        Ok(())
     }
 }

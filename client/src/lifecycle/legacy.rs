@@ -15,7 +15,7 @@ use crate::events::{Level, SOURCE_ADSYNC, ids};
 use crate::graph::GraphError;
 use crate::ids::{ObjectId, TenantId};
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
 use super::server::{AdminCredentials, AdminSession, SyncServer};
 
 /// Role template id of Directory Synchronization Accounts.
@@ -52,10 +52,10 @@ impl SyncServer {
         admin: &AdminCredentials,
     ) -> Result<ConnectorConfig, LifecycleError> {
         if self.config_store().load()?.is_some() {
-            return Err(LifecycleError::Precondition(format!(
-                "a sync server is already installed in {}",
-                self.state_dir().display()
-            )));
+            return Err(Precondition::AlreadyInstalled {
+                state_dir: self.state_dir().to_path_buf(),
+            }
+            .into());
         }
         let machine_id = options
             .sync_machine_identifier
@@ -113,9 +113,7 @@ impl SyncServer {
     ) -> Result<RemovedAccount, LifecycleError> {
         let mut config = self.config()?;
         if config.connector_identity_type != IdentityType::Application {
-            return Err(LifecycleError::Precondition(
-                "the connector still authenticates with the service account (ConnectorIdentityType is ServiceAccount); switch to application authentication before removing it".into(),
-            ));
+            return Err(Precondition::ServiceAccountInUse.into());
         }
         let name = name.trim();
         let session = self.admin_session(admin).await?;
@@ -128,8 +126,8 @@ impl SyncServer {
                     .and_then(|upn| upn.split_once('@'))
                     .is_some_and(|(local, _)| local.eq_ignore_ascii_case(name))
             })
-            .ok_or_else(|| {
-                LifecycleError::Precondition(format!("no user named '{name}@...' in the tenant"))
+            .ok_or_else(|| Precondition::NoSuchUser {
+                name: name.to_owned(),
             })?;
         let upn = user.user_principal_name.clone().unwrap_or_default();
         let is_sync_account = name.to_ascii_lowercase().starts_with("sync_");
@@ -162,11 +160,9 @@ impl SyncServer {
 
     /// The stored password of the service account.
     pub fn service_account_secret(&self) -> Result<ServiceAccountSecret, LifecycleError> {
-        secret_file(self.state_dir()).load()?.ok_or_else(|| {
-            LifecycleError::Precondition(
-                "the service account's password is not stored on this server; run add-aad-service-account".into(),
-            )
-        })
+        secret_file(self.state_dir())
+            .load()?
+            .ok_or_else(|| Precondition::NoServiceAccountPassword.into())
     }
 
     async fn ensure_service_account(

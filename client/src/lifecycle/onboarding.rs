@@ -13,12 +13,12 @@
 //!
 //! Registering (`Add-EntraApplicationRegistration`) and linking
 //! (`Add-ADSyncApplicationRegistration`) are separate steps, as in the cmdlets; the link only
-//! switches once a token was obtained with the new credential.
+//! switches once a token was obtained with the new credential. The certificates themselves
+//! come from [`super::certificates`].
 
 use serde_json::json;
 use time::Duration;
 
-use crate::cert::{Certificate, CertificateRequest, self_signed, validate_byoc};
 use crate::cloud::{SYNC_SERVICE_APP_ID, default_scope};
 use crate::config::{
     ApplicationIdentity, ConnectorConfig, IdentityType, ManagedBy, ProductVersion, StoreKind,
@@ -27,16 +27,11 @@ use crate::events::{Level, SOURCE_ADSYNC, ids};
 use crate::graph::ObjectRef;
 use crate::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
+use super::journal::JournalCertificate;
 use super::registration::{check_byoa, credential_is, register_application};
-use super::rotation::JournalCertificate;
 use super::server::{AdminCredentials, CONNECT_CLIENT_ID, SyncServer};
 
-/// Validity of the certificates Connect Sync makes for itself (the documents do not say; a
-/// year keeps rotation, due at 150 days left, well inside it).
-pub const MANAGED_CERT_VALIDITY: Duration = Duration::days(365);
-/// Backdating of new certificates, so a clock slightly behind the tenant's still accepts them.
-pub const CERT_BACKDATE: Duration = Duration::minutes(10);
 /// The window within which an eligible server onboards itself.
 pub const AUTOMATIC_ONBOARDING_WINDOW: Duration = Duration::hours(6);
 
@@ -52,48 +47,6 @@ pub enum AutomaticOnboarding {
 }
 
 impl SyncServer {
-    /// A new managed key and certificate in the sync account's CURRENT_USER store.
-    pub(crate) async fn create_managed_certificate(&self) -> Result<Certificate, LifecycleError> {
-        self.blocking(|server| server.create_managed_certificate_now())
-            .await
-    }
-
-    fn create_managed_certificate_now(&self) -> Result<Certificate, LifecycleError> {
-        let provider = self.providers().preferred();
-        let signer = provider.create_key()?;
-        let request =
-            CertificateRequest::managed(self.now() - CERT_BACKDATE, MANAGED_CERT_VALIDITY);
-        let cert = self_signed(signer.as_ref(), &request)?;
-        self.store(StoreKind::CurrentUser)
-            .add(&cert, signer.key_ref(), false, Vec::new())?;
-        Ok(cert)
-    }
-
-    /// A BYOC certificate from LOCAL_MACHINE, validated and usable by the sync account.
-    /// Returns it and whether its key is in a TPM.
-    pub fn byoc_certificate(
-        &self,
-        hash: &Sha256Hash,
-    ) -> Result<(Certificate, bool), LifecycleError> {
-        let store = self.store(StoreKind::LocalMachine);
-        let entry = store.get(hash)?.ok_or_else(|| {
-            LifecycleError::Precondition(format!(
-                "no certificate with SHA-256 hash {hash} in the LOCAL_MACHINE store"
-            ))
-        })?;
-        let (_, signer) = store.open_signer(hash, &Self::sync_account(), self.providers())?;
-        let check = validate_byoc(
-            &entry.certificate,
-            Some(signer.as_ref()),
-            entry.key_exportable,
-        )
-        .map_err(|reason| LifecycleError::Byoc {
-            hash: hash.clone(),
-            reason,
-        })?;
-        Ok((entry.certificate, check.hardware_backed))
-    }
-
     /// `Add-EntraApplicationRegistration [-CertificateSHA256Hash]`: registers the sync
     /// application in Entra with the administrator's sign-in (managed certificate when no
     /// hash is given, else the BYOC certificate). The connector does not switch yet.
@@ -191,12 +144,8 @@ impl SyncServer {
         if journal.is_some() {
             self.discard_rotation_journal()?;
         }
-        for r in retired.iter().filter(|r| r.managed) {
-            if let Some(entry) = self.store(r.store).remove(&r.certificate_sha256_hash)?
-                && let crate::keys::KeyRef::Software { id } = &entry.key
-            {
-                self.providers().software().delete(id)?;
-            }
+        for r in &retired {
+            self.retire_certificate(r)?;
         }
         Ok(identity)
     }
@@ -215,11 +164,7 @@ impl SyncServer {
         check_can_onboard(&config)?;
         let identity = match (certificate, application) {
             (Some(hash), Some(app_id)) => {
-                let admin = admin.ok_or_else(|| {
-                    LifecycleError::Precondition(
-                        "linking your own application needs an administrator's sign-in (--admin-upn) to check its permissions".into(),
-                    )
-                })?;
+                let admin = admin.ok_or(Precondition::AdministratorNeededToLink)?;
                 let (cert, _) = self.byoc_certificate(hash)?;
                 let session = self.admin_session(admin).await?;
                 config.tenant_id = Some(session.tenant_id.clone());
@@ -243,29 +188,27 @@ impl SyncServer {
                 }
             }
             (None, Some(_)) => {
-                return Err(LifecycleError::Precondition(
-                    "--application-app-id needs --certificate-sha256-hash (bring your own application brings its certificate too)".into(),
-                ));
+                return Err(Precondition::ApplicationWithoutCertificate.into());
             }
             (hash, None) => {
-                let pending = config.pending_registration.clone().ok_or_else(|| {
-                    LifecycleError::Precondition(
-                        "no application is registered for this server yet; run add-entra-application-registration first".into(),
-                    )
-                })?;
+                let pending = config
+                    .pending_registration
+                    .clone()
+                    .ok_or(Precondition::NotRegistered)?;
                 if let Some(hash) = hash
                     && &pending.certificate_sha256_hash != hash
                 {
-                    return Err(LifecycleError::Precondition(format!(
-                        "the registered application uses certificate {}, not {hash}",
-                        pending.certificate_sha256_hash
-                    )));
+                    return Err(Precondition::RegisteredWithOtherCertificate {
+                        registered: pending.certificate_sha256_hash,
+                        given: hash.clone(),
+                    }
+                    .into());
                 }
                 if hash.is_none() && pending.certificate_managed_by == ManagedBy::Customer {
-                    return Err(LifecycleError::Precondition(format!(
-                        "the registered application uses your certificate; pass --certificate-sha256-hash {}",
-                        pending.certificate_sha256_hash
-                    )));
+                    return Err(Precondition::CertificateHashNeeded {
+                        registered: pending.certificate_sha256_hash,
+                    }
+                    .into());
                 }
                 pending
             }
@@ -319,22 +262,6 @@ impl SyncServer {
             ),
         )?;
         Ok(())
-    }
-
-    fn reusable_pending_managed_certificate(
-        &self,
-        config: &ConnectorConfig,
-    ) -> Result<Option<Certificate>, LifecycleError> {
-        let Some(pending) = &config.pending_registration else {
-            return Ok(None);
-        };
-        if pending.certificate_managed_by != ManagedBy::ConnectSync {
-            return Ok(None);
-        }
-        Ok(self
-            .store(StoreKind::CurrentUser)
-            .get(&pending.certificate_sha256_hash)?
-            .map(|e| e.certificate))
     }
 
     /// One scheduler run's part of automatic onboarding.
@@ -422,16 +349,14 @@ impl SyncServer {
 /// Manual onboarding needs 2.5.3.0 or later and a connector still on its service account.
 fn check_can_onboard(config: &ConnectorConfig) -> Result<(), LifecycleError> {
     if config.product_version < ProductVersion::MANUAL_ONBOARDING {
-        return Err(LifecycleError::Precondition(format!(
-            "version {} cannot use application authentication; upgrade to {} or later",
-            config.product_version,
-            ProductVersion::MANUAL_ONBOARDING
-        )));
+        return Err(Precondition::VersionTooOld {
+            version: config.product_version,
+            needed: ProductVersion::MANUAL_ONBOARDING,
+        }
+        .into());
     }
     if config.connector_identity_type != IdentityType::ServiceAccount {
-        return Err(LifecycleError::Precondition(
-            "ConnectorIdentityType is already Application; onboarding needs ServiceAccount (rotate the credential instead)".into(),
-        ));
+        return Err(Precondition::AlreadyOnApplication.into());
     }
     Ok(())
 }

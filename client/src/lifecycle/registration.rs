@@ -17,7 +17,7 @@ use crate::graph::{
 };
 use crate::ids::{ClientId, KeyCredentialId};
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
 use super::services::{PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV};
 
 /// The sync service's role every sync application needs.
@@ -52,9 +52,9 @@ pub async fn required_roles(
         .get_service_principal(&ObjectRef::AppId(ClientId::from(SYNC_SERVICE_APP_ID)))
         .await
         .map_err(|e| match e {
-            GraphError::Service(s) if s.status == 404 => LifecycleError::Precondition(
-                "the Microsoft Entra AD Synchronization Service has no service principal in this tenant (directory synchronization is not enabled)".into(),
-            ),
+            GraphError::Service(s) if s.status == 404 => {
+                LifecycleError::from(Precondition::SyncNotEnabled)
+            }
             other => other.into(),
         })?;
     let mut out = vec![role_of(&sync, ADSYNC_ROLE)?];
@@ -304,17 +304,17 @@ pub async fn check_byoa(
     cert: &Certificate,
     password_writeback: bool,
 ) -> Result<ByoaCheck, LifecycleError> {
-    let not_found = |what: &str| {
-        LifecycleError::Precondition(format!(
-            "no {what} with application (client) id {app_id} in the tenant; register the application and create its service principal first"
-        ))
-    };
     let application = match graph
         .get_application(&ObjectRef::AppId(app_id.clone()))
         .await
     {
         Ok(app) => app,
-        Err(GraphError::Service(s)) if s.status == 404 => return Err(not_found("application")),
+        Err(GraphError::Service(s)) if s.status == 404 => {
+            return Err(Precondition::ApplicationNotInTenant {
+                app_id: app_id.clone(),
+            }
+            .into());
+        }
         Err(e) => return Err(e.into()),
     };
     let service_principal = match graph
@@ -323,7 +323,10 @@ pub async fn check_byoa(
     {
         Ok(sp) => sp,
         Err(GraphError::Service(s)) if s.status == 404 => {
-            return Err(not_found("service principal"));
+            return Err(Precondition::ServicePrincipalNotInTenant {
+                app_id: app_id.clone(),
+            }
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -360,11 +363,9 @@ pub async fn check_byoa(
         .iter()
         .find(|k| credential_is(k, cert))
         .map(|k| k.key_id.clone())
-        .ok_or_else(|| {
-            LifecycleError::Precondition(format!(
-                "the certificate {} is not registered on application {app_id}; add it to the application's keyCredentials first",
-                cert.sha256_hash()
-            ))
+        .ok_or_else(|| Precondition::CertificateNotOnApplication {
+            hash: cert.sha256_hash(),
+            app_id: app_id.clone(),
         })?;
     Ok(ByoaCheck {
         application,

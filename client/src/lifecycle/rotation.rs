@@ -16,65 +16,26 @@
 //!    `Remove-EntraApplicationKey`. A managed old certificate leaves the store; the journal
 //!    goes.
 //!
-//! For crash testing, [`SyncServer::rotate_credential_until`] stops a rotation at a
-//! [`RotationPoint`] as if the process had died there; a test then re-opens the state
-//! directory with a new [`SyncServer`] and checks that the next run recovers.
+//! The journal's format and the crash points are in [`super::journal`]. For crash testing,
+//! [`SyncServer::rotate_credential_until`] stops a rotation at a [`RotationPoint`] as if the
+//! process had died there; a test then re-opens the state directory with a new [`SyncServer`]
+//! and checks that the next run recovers. Removing a stale credential later
+//! (`Remove-EntraApplicationKey`) is credential hygiene's job (`hygiene.rs`).
 
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use serde::Serialize;
 
 use crate::cert::Certificate;
 use crate::cloud::SYNC_SERVICE_APP_ID;
-use crate::config::{ApplicationIdentity, JsonFile, ManagedBy, StaleCredential, StoreKind};
+use crate::config::{ApplicationIdentity, ManagedBy, StaleCredential, StoreKind};
 use crate::events::{Level, SOURCE_ADSYNC, ids};
-use crate::graph::{GraphError, ObjectRef};
+use crate::graph::GraphError;
 use crate::ids::{KeyCredentialId, ObjectId, Sha256Hash};
-use crate::keys::KeyRef;
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
+use super::journal::journal_file;
+pub use super::journal::{JournalCertificate, RotationJournal, RotationPoint, RotationStep};
 use super::registration::{credential_is, replace_certificate};
-use super::server::{AdminCredentials, SyncServer};
-
-/// One side of a rotation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct JournalCertificate {
-    pub certificate_sha256_hash: Sha256Hash,
-    pub store: StoreKind,
-    /// Whether Connect Sync made it (and so deletes it when it is retired).
-    pub managed: bool,
-    #[serde(default)]
-    pub certificate_id: Option<KeyCredentialId>,
-}
-
-/// How far a rotation got.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "Step")]
-pub enum RotationStep {
-    Created,
-    KeyAdded {
-        #[serde(rename = "CertificateId")]
-        key_id: Option<KeyCredentialId>,
-        /// The administrator's PATCH already dropped the old credential.
-        #[serde(rename = "OldRemoved")]
-        old_removed: bool,
-    },
-    Switched {
-        #[serde(rename = "OldRemoved")]
-        old_removed: bool,
-    },
-}
-
-/// The rotation journal (`rotation.json`), rewritten atomically at each step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RotationJournal {
-    #[serde(with = "time::serde::rfc3339")]
-    pub started: OffsetDateTime,
-    pub old: JournalCertificate,
-    pub new: JournalCertificate,
-    pub step: RotationStep,
-}
+use super::server::{AdminCredentials, SyncServer, active, object_ref};
 
 /// How a rotation ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -89,33 +50,10 @@ pub struct RotationOutcome {
     pub completed: bool,
 }
 
-/// A point between the side effects of a rotation where a crash test can stop it
-/// ([`SyncServer::rotate_credential_until`]). Each point comes right after one effect: the
-/// `...Unrecorded` points after the effect and before the journal records it (the crash a
-/// journal must survive), the others after the journal was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RotationPoint {
-    /// The new certificate exists and the journal says `Created`.
-    Created,
-    /// The new certificate is on the application; the journal still says `Created`.
-    KeyAddedUnrecorded,
-    /// The journal says `KeyAdded`.
-    KeyAdded,
-    /// The configuration names the new certificate; the journal still says `KeyAdded`.
-    SwitchedUnrecorded,
-    /// The journal says `Switched`.
-    Switched,
-    /// The old credential was removed (or reported) and the old certificate retired; the
-    /// journal is still there.
-    RetiredUnrecorded,
-}
-
 /// Stops the rotation at `point` when it is the one asked for (crash testing only).
 fn checkpoint(stop: Option<RotationPoint>, point: RotationPoint) -> Result<(), LifecycleError> {
     if stop == Some(point) {
-        return Err(LifecycleError::Precondition(format!(
-            "the rotation was stopped at {point:?} (crash-test hook)"
-        )));
+        return Err(LifecycleError::Stopped { at: point });
     }
     Ok(())
 }
@@ -123,19 +61,15 @@ fn checkpoint(stop: Option<RotationPoint>, point: RotationPoint) -> Result<(), L
 /// AADSTS700027: no credential of the application matches the assertion's certificate.
 const KEY_NOT_FOUND: u32 = 700027;
 
-fn journal_file(server: &SyncServer) -> JsonFile {
-    JsonFile::new(server.state_dir().join("rotation.json"), 0o600)
-}
-
 impl SyncServer {
     /// The unfinished rotation, if any.
     pub fn rotation_journal(&self) -> Result<Option<RotationJournal>, LifecycleError> {
-        Ok(journal_file(self).load()?)
+        Ok(journal_file(self.state_dir()).load()?)
     }
 
     /// Forgets an unfinished rotation (onboarding again replaces the identity it was for).
     pub(crate) fn discard_rotation_journal(&self) -> Result<(), LifecycleError> {
-        Ok(journal_file(self).remove()?)
+        Ok(journal_file(self.state_dir()).remove()?)
     }
 
     /// `Invoke-ADSyncApplicationCredentialRotation [-CertificateSHA256Hash]`: rotates now,
@@ -166,9 +100,7 @@ impl SyncServer {
                 return Ok(outcome);
             }
             if !outcome.completed {
-                return Err(LifecycleError::Precondition(
-                    "an earlier rotation is still waiting for its new key to take effect; run again later".into(),
-                ));
+                return Err(Precondition::RotationWaiting.into());
             }
         }
         let config = self.config()?;
@@ -176,9 +108,7 @@ impl SyncServer {
         let new = match new_certificate {
             Some(hash) => {
                 if hash == &app.certificate_sha256_hash {
-                    return Err(LifecycleError::Precondition(format!(
-                        "{hash} is already the connector's certificate; rotation needs a new one"
-                    )));
+                    return Err(Precondition::AlreadyTheCertificate { hash: hash.clone() }.into());
                 }
                 self.byoc_certificate(hash)?;
                 JournalCertificate {
@@ -190,9 +120,7 @@ impl SyncServer {
             }
             None => {
                 if app.certificate_managed_by == ManagedBy::Customer {
-                    return Err(LifecycleError::Precondition(
-                        "the certificate is yours (BYOC/BYOA): create a new one and pass --certificate-sha256-hash".into(),
-                    ));
+                    return Err(Precondition::CertificateManagedByCustomer.into());
                 }
                 let cert = self.create_managed_certificate().await?;
                 JournalCertificate {
@@ -214,7 +142,7 @@ impl SyncServer {
             new,
             step: RotationStep::Created,
         };
-        journal_file(self).save(&journal)?;
+        journal_file(self.state_dir()).save(&journal)?;
         checkpoint(stop, RotationPoint::Created)?;
         self.advance_rotation_until(journal, admin, false, stop)
             .await
@@ -239,7 +167,7 @@ impl SyncServer {
         resumed: bool,
         stop: Option<RotationPoint>,
     ) -> Result<RotationOutcome, LifecycleError> {
-        let file = journal_file(self);
+        let file = journal_file(self.state_dir());
         loop {
             match journal.step.clone() {
                 RotationStep::Created => {
@@ -264,7 +192,7 @@ impl SyncServer {
                 }
                 RotationStep::Switched { old_removed } => {
                     let removed = old_removed || self.remove_old_key(&journal).await?;
-                    self.retire_old_certificate(&journal)?;
+                    self.retire_certificate(&journal.old)?;
                     checkpoint(stop, RotationPoint::RetiredUnrecorded)?;
                     file.remove()?;
                     self.event(
@@ -461,7 +389,7 @@ impl SyncServer {
         Ok(())
     }
 
-    async fn remove_key_as_app(
+    pub(super) async fn remove_key_as_app(
         &self,
         app: &ApplicationIdentity,
         key_id: &KeyCredentialId,
@@ -482,23 +410,6 @@ impl SyncServer {
         Ok(())
     }
 
-    /// A retired managed certificate leaves the store and its key is deleted; the
-    /// administrator's certificates stay where they are (they remove them themselves).
-    fn retire_old_certificate(&self, journal: &RotationJournal) -> Result<(), LifecycleError> {
-        if !journal.old.managed {
-            return Ok(());
-        }
-        let removed = self
-            .store(journal.old.store)
-            .remove(&journal.old.certificate_sha256_hash)?;
-        if let Some(entry) = removed
-            && let KeyRef::Software { id } = &entry.key
-        {
-            self.providers().software().delete(id)?;
-        }
-        Ok(())
-    }
-
     fn journal_certificate(
         &self,
         which: &JournalCertificate,
@@ -507,66 +418,11 @@ impl SyncServer {
             .get(&which.certificate_sha256_hash)?
             .map(|e| e.certificate)
             .ok_or_else(|| {
-                LifecycleError::Precondition(format!(
-                    "certificate {} is no longer in its store",
-                    which.certificate_sha256_hash
-                ))
-            })
-    }
-
-    /// `Remove-EntraApplicationKey -CertificateId <id>`: removes an old credential from the
-    /// application — with removeKey and a proof signed by the current key, or with an
-    /// administrator's sign-in when given.
-    pub async fn remove_application_key(
-        &self,
-        certificate_id: &KeyCredentialId,
-        admin: Option<&AdminCredentials>,
-    ) -> Result<(), LifecycleError> {
-        let mut config = self.config()?;
-        let app = active(&config)?.clone();
-        if app.certificate_id.as_ref() == Some(certificate_id) {
-            return Err(LifecycleError::Precondition(format!(
-                "{certificate_id} is the credential the connector uses now; it cannot be removed"
-            )));
-        }
-        match admin {
-            Some(admin) => {
-                let session = self.admin_session(admin).await?;
-                let target = object_ref(&app);
-                let current = session.graph.get_application(&target).await?;
-                if !current
-                    .key_credentials
-                    .iter()
-                    .any(|k| k.key_id.as_ref() == Some(certificate_id))
-                {
-                    return Err(LifecycleError::Precondition(format!(
-                        "application {} has no credential {certificate_id}",
-                        app.application_app_id
-                    )));
+                Precondition::CertificateLeftStore {
+                    hash: which.certificate_sha256_hash.clone(),
                 }
-                let keep: Vec<_> = current
-                    .key_credentials
-                    .into_iter()
-                    .filter(|k| k.key_id.as_ref() != Some(certificate_id))
-                    .collect();
-                session.graph.set_key_credentials(&target, &keep).await?;
-            }
-            None => self.remove_key_as_app(&app, certificate_id).await?,
-        }
-        config
-            .stale_credentials
-            .retain(|s| &s.certificate_id != certificate_id);
-        self.save_config(&config)?;
-        self.event(
-            ids::CREDENTIAL_REMOVED,
-            Level::Information,
-            SOURCE_ADSYNC,
-            format!(
-                "The certificate credential {certificate_id} was removed from application {}.",
-                app.application_app_id
-            ),
-        )?;
-        Ok(())
+                .into()
+            })
     }
 }
 
@@ -584,14 +440,6 @@ fn outcome(journal: &RotationJournal, removed: bool, completed: bool) -> Rotatio
     }
 }
 
-fn active(config: &crate::config::ConnectorConfig) -> Result<&ApplicationIdentity, LifecycleError> {
-    config.active_application().ok_or_else(|| {
-        LifecycleError::Precondition(
-            "the connector authenticates with its service account (ConnectorIdentityType is ServiceAccount); it has no application credential (onboard first)".into(),
-        )
-    })
-}
-
 fn with_certificate(
     app: &ApplicationIdentity,
     which: &JournalCertificate,
@@ -605,18 +453,9 @@ fn with_certificate(
 }
 
 fn app_object_id(app: &ApplicationIdentity) -> Result<ObjectId, LifecycleError> {
-    app.application_object_id.clone().ok_or_else(|| {
-        LifecycleError::Precondition(
-            "the application's object id is unknown to this server; rotate with an administrator's sign-in (--admin-upn)".into(),
-        )
-    })
-}
-
-fn object_ref(app: &ApplicationIdentity) -> ObjectRef {
-    match &app.application_object_id {
-        Some(id) => ObjectRef::Id(id.clone()),
-        None => ObjectRef::AppId(app.application_app_id.clone()),
-    }
+    app.application_object_id
+        .clone()
+        .ok_or_else(|| Precondition::ObjectIdUnknown.into())
 }
 
 /// addKey refused: say why and what works instead.
@@ -627,41 +466,11 @@ fn cannot_add_key(e: LifecycleError) -> LifecycleError {
         Some("Authentication_MissingOrMalformed") | Some("Request_BadRequest")
     ) || matches!(&e, LifecycleError::Graph(g) if matches!(g.as_ref(), GraphError::Service(s) if s.status == 401));
     if token_refused || proof_refused {
-        LifecycleError::Precondition(format!(
-            "the application cannot add a key with its current certificate ({e}); the certificate has probably expired or been removed. Rotate with an administrator's sign-in: --admin-upn <UPN>"
-        ))
+        Precondition::AdministratorNeededToRotate {
+            refusal: Box::new(e),
+        }
+        .into()
     } else {
         e
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn journal_round_trips_with_readable_steps() {
-        let hash: Sha256Hash = "AB".repeat(32).parse().unwrap();
-        let side = JournalCertificate {
-            certificate_sha256_hash: hash,
-            store: StoreKind::CurrentUser,
-            managed: true,
-            certificate_id: None,
-        };
-        let journal = RotationJournal {
-            started: time::macros::datetime!(2026-01-01 0:00 UTC),
-            old: side.clone(),
-            new: side,
-            step: RotationStep::KeyAdded {
-                key_id: Some(KeyCredentialId::from("k1")),
-                old_removed: false,
-            },
-        };
-        let text = serde_json::to_string(&journal).unwrap();
-        assert!(text.contains("\"Step\":\"KeyAdded\""), "{text}");
-        assert_eq!(
-            serde_json::from_str::<RotationJournal>(&text).unwrap(),
-            journal
-        );
     }
 }

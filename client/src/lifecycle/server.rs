@@ -1,7 +1,8 @@
 //! One sync server: its state directory (configuration, certificate stores, keys, event log,
 //! scheduler settings), the clock it reads, the HTTP transport and endpoints it talks to, and
 //! its key providers. Every lifecycle operation is a method on [`SyncServer`] in the module
-//! that owns that job; this module only builds the shared pieces.
+//! that owns that job; this module only builds the shared pieces (and finds the connector's
+//! application in the configuration and in Graph).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use crate::config::{
     ApplicationIdentity, ConfigStore, ConnectorConfig, SYNC_SERVICE_ACCOUNT, StoreKind,
 };
 use crate::events::{Event, EventLog, Level};
-use crate::graph::{AppTokenSource, GraphClient, Organization, StaticToken};
+use crate::graph::{AppTokenSource, GraphClient, ObjectRef, Organization, StaticToken};
 use crate::http::HttpTransport;
 use crate::ids::{AccountName, ClientId, TenantId};
 use crate::keys::{KeyProviders, SoftwareKeyStore, Tpm};
@@ -24,7 +25,7 @@ use crate::retry::{RetryPolicy, Sleeper};
 use crate::store::CertStore;
 use crate::token::{CertificateCredential, TokenClient};
 
-use super::error::LifecycleError;
+use super::error::{LifecycleError, Precondition};
 use super::services::ServiceClient;
 
 /// Microsoft Graph Command Line Tools: the public client administrators sign in through.
@@ -55,10 +56,10 @@ impl AdminCredentials {
             .map(|(_, d)| d)
             .filter(|d| !d.is_empty())
             .ok_or_else(|| {
-                LifecycleError::Precondition(format!(
-                    "'{}' is not a user principal name (name@domain)",
-                    self.user_principal_name
-                ))
+                Precondition::NotAUserPrincipalName {
+                    name: self.user_principal_name.clone(),
+                }
+                .into()
             })
     }
 }
@@ -223,11 +224,10 @@ impl SyncServer {
 
     /// The tenant of an installed, signed-up server.
     pub fn tenant(config: &ConnectorConfig) -> Result<TenantId, LifecycleError> {
-        config.tenant_id.clone().ok_or_else(|| {
-            LifecycleError::Precondition(
-                "the server knows no tenant yet; install it with an administrator's sign-in".into(),
-            )
-        })
+        config
+            .tenant_id
+            .clone()
+            .ok_or_else(|| Precondition::NoTenant.into())
     }
 
     /// The certificate credential of an application identity, its key opened as the sync
@@ -312,5 +312,22 @@ impl SyncServer {
             self.options.retry,
             &base,
         )
+    }
+}
+
+/// The application the connector authenticates with; an error when it uses its service
+/// account.
+pub(super) fn active(config: &ConnectorConfig) -> Result<&ApplicationIdentity, LifecycleError> {
+    config
+        .active_application()
+        .ok_or_else(|| Precondition::NotOnboarded.into())
+}
+
+/// The connector's application in Graph: by object id when the configuration has it, else by
+/// appId.
+pub(super) fn object_ref(app: &ApplicationIdentity) -> ObjectRef {
+    match &app.application_object_id {
+        Some(id) => ObjectRef::Id(id.clone()),
+        None => ObjectRef::AppId(app.application_app_id.clone()),
     }
 }

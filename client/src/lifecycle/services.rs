@@ -2,17 +2,19 @@
 //! (exports, and application registration for automatic onboarding) and the password-writeback
 //! service. Their real protocols are not public; the client speaks the documented models of
 //! `mock-graph/SERVICES.md` at a configurable base URL. What matters for authentication is
-//! real: each call carries a bearer token for the service's own resource, and refusals come
-//! back as Graph-style errors with the raw answer kept.
+//! real: each call carries a bearer token for the service's own resource, and goes through
+//! Graph's send path ([`Sender`]: retries, refusals as Graph-style errors with the raw answer
+//! kept).
 
 use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::graph::{GraphError, GraphServiceError, build_request};
+use crate::graph::GraphError;
+use crate::graph::send::{Sender, decode};
 use crate::http::HttpTransport;
-use crate::retry::{RetryPolicy, Sleeper, send_with_retry};
+use crate::retry::{RetryPolicy, Sleeper};
 use crate::token::AccessToken;
 
 /// appId of the Microsoft password reset service in every cloud but US Government.
@@ -23,9 +25,7 @@ pub const PASSWORD_RESET_APP_ID_USGOV: &str = "2e5ecfc8-ea79-48bd-8140-c19324acb
 /// Calls the service models at one base URL.
 #[derive(Debug, Clone)]
 pub struct ServiceClient {
-    http: Arc<dyn HttpTransport>,
-    sleeper: Arc<dyn Sleeper>,
-    retry: RetryPolicy,
+    sender: Sender,
     base: String,
 }
 
@@ -37,9 +37,7 @@ impl ServiceClient {
         base: &str,
     ) -> Self {
         Self {
-            http,
-            sleeper,
-            retry,
+            sender: Sender::new(http, sleeper, retry),
             base: base.trim_end_matches('/').to_owned(),
         }
     }
@@ -88,31 +86,11 @@ impl ServiceClient {
         token: &AccessToken,
         body: Option<&Value>,
     ) -> Result<Value, GraphError> {
-        let request = build_request(method, format!("{}{path}", self.base), token.secret(), body);
-        let response = send_with_retry(
-            self.http.as_ref(),
-            self.sleeper.as_ref(),
-            &self.retry,
-            &request,
-        )
-        .await?;
-        if (200..300).contains(&response.status) {
-            if response.body.is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_slice(&response.body).map_err(|e| GraphError::Unexpected {
-                status: response.status,
-                reason: e.to_string(),
-                raw_body: response.text(),
-            });
+        let url = format!("{}{path}", self.base);
+        let response = self.sender.send(method, url, token, body).await?;
+        if response.body.is_empty() {
+            return Ok(Value::Null);
         }
-        Err(match GraphServiceError::parse(&response) {
-            Some(e) => e.into(),
-            None => GraphError::Unexpected {
-                status: response.status,
-                reason: format!("not an error body from {path}"),
-                raw_body: response.text(),
-            },
-        })
+        decode(&response)
     }
 }
