@@ -217,22 +217,31 @@ fn spawn(program: &str, state_dir: &Path, port: u16, log_path: &PathBuf) -> Resu
     })
 }
 
-/// Closes every descriptor but stdin, stdout and stderr in a freshly forked child.
+/// Marks every descriptor but stdin, stdout and stderr close-on-exec in a freshly forked child.
 ///
 /// libtss2's TCTI opens its TPM socket without `FD_CLOEXEC`. When one test holds a TPM
 /// connection while another starts an swtpm, the new swtpm inherits that connection, and
 /// closing it in the test no longer closes it: the TPM it leads to (which serves one
 /// connection at a time) keeps waiting on it, and every later connection of the test waits
-/// behind it for ever. The swtpm we start needs nothing but its standard streams.
+/// behind it for ever. The swtpm we start needs nothing but its standard streams. Marking
+/// instead of closing keeps the descriptor through which the standard library reports a failed
+/// exec (a missing binary) to the parent working until the exec.
 fn close_inherited_descriptors() -> std::io::Result<()> {
-    // SAFETY: plain system calls on descriptor numbers; nothing else in the child uses them.
-    let closed = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-    if closed != 0 {
-        // Kernels before 5.9 lack close_range: close one by one up to the descriptor limit.
+    const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+    // SAFETY: plain system calls on descriptor numbers, async-signal-safe as the child of a
+    // fork requires.
+    let marked =
+        unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if marked != 0 {
+        // Kernels before 5.11 lack the flag: mark them one by one up to the descriptor limit.
         let limit = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
-        let limit = if limit > 0 { limit as i32 } else { 4096 };
+        let limit = i32::try_from(limit)
+            .ok()
+            .filter(|&l| l > 3)
+            .unwrap_or(4096)
+            .min(65_536);
         for fd in 3..limit {
-            unsafe { libc::close(fd) };
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
         }
     }
     Ok(())
