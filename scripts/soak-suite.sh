@@ -5,6 +5,8 @@
 # in N runs is a defect: the target is 0 failures.
 #
 # Usage: scripts/soak-suite.sh [N] [-- extra cargo test args]   (default N = 20)
+# A run that takes longer than SOAK_RUN_TIMEOUT seconds (default 1800) is stopped and counted
+# as failed, naming the test binary it hung in.
 # Logs of failed runs are kept in target/soak/run-<i>.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +14,7 @@ runs="${1:-20}"
 shift || true
 [ "${1:-}" = "--" ] && shift
 out=target/soak
+run_timeout="${SOAK_RUN_TIMEOUT:-1800}"
 mkdir -p "$out"
 rm -f "$out"/run-*.log "$out"/failures.txt
 
@@ -37,17 +40,24 @@ times=()
 for i in $(seq "$runs"); do
   log="$out/run-$i.log"
   start=$(date +%s.%N)
-  if cargo test --workspace --no-fail-fast "$@" >"$log" 2>&1; then status=ok; else status=FAILED; fi
+  # A hang is a failure too: the run is stopped after SOAK_RUN_TIMEOUT seconds.
+  rc=0
+  timeout --kill-after=30 "$run_timeout" cargo test --workspace --no-fail-fast "$@" >"$log" 2>&1 || rc=$?
+  if [ "$rc" = 0 ]; then status=ok; else status=FAILED; fi
   end=$(date +%s.%N)
   t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
   times+=("$t")
   # libtest: "test name ... FAILED"; cucumber: the harness's "Scenario failed: name" report.
   names=$(grep -E '^test .* \.\.\. FAILED$|^Scenario failed: ' "$log" |
     sed -E 's/^test (.*) \.\.\. FAILED$/\1/; s/^Scenario failed: /scenario: /' | sort -u || true)
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    hung=$(grep -E '^ +Running ' "$log" | tail -1 | sed -E 's/^ +Running //')
+    names=$(printf '%s\n%s' "$names" "hang: no end within ${run_timeout} s, in $hung")
+  fi
   if [ "$status" = FAILED ]; then
     failed_runs=$((failed_runs + 1))
     [ -n "$names" ] || names="(no test named: see $log)"
-    printf '%s\n' "$names" | sed "s/^/run $i: /" >>"$out/failures.txt"
+    printf '%s\n' "$names" | sed '/^$/d' | sed "s/^/run $i: /" >>"$out/failures.txt"
   else
     rm -f "$log"
   fi
