@@ -8,11 +8,13 @@
 //! - [`serve`]: what `mock-graph serve` does, reusable in-process.
 //! - [`testing`]: a one-call HTTPS server on port 0 for tests.
 
-pub mod core;
 pub mod http;
 pub mod serve;
 pub mod state;
 pub mod testing;
+
+/// The tenant and its rules live in the `entra-tenant` crate; `mock_graph::core` names it.
+pub use entra_tenant as core;
 
 pub use crate::core::fixture::TenantFixture;
 pub use crate::state::MockState;

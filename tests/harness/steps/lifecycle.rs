@@ -30,6 +30,7 @@ use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{given, then, when};
 use mock_graph::core::clock::VirtualClock;
 use mock_graph::core::journal::JournalEntry;
+use mock_graph::testing::GenerateAsync as _;
 use time::{Duration, OffsetDateTime};
 
 use crate::harness::world::EntraWorld;

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cucumber::{given, then, when};
 use mock_graph::core::ids::Thumbprint;
-use mock_graph::testing::{Alg, TestCertificate};
+use mock_graph::testing::{Alg, GenerateAsync as _, TestCertificate};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 

@@ -1,7 +1,8 @@
-//! A software certificate for tests, and client assertions signed with it in whatever shape a
-//! test wants (every header and claim can be changed), so the token endpoint's rules can be
-//! exercised one by one. This is test support, not the client: the real client builds its
-//! assertions in `adsync-client`.
+//! Test support (the `testing` feature): a software certificate, and client assertions signed
+//! with it in whatever shape a test wants (every header and claim can be changed), so the token
+//! endpoint's rules can be exercised one by one. The one test certificate of every crate's
+//! tests and of the fuzz targets. This is not the client: the real client builds its assertions
+//! in `adsync-client`.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
@@ -11,7 +12,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::core::ids::Thumbprint;
+use crate::ids::Thumbprint;
 
 /// The signature an assertion carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +30,16 @@ pub struct TestCertificate {
 impl TestCertificate {
     /// A new key and certificate valid from `not_before` to `not_after`.
     pub fn generate(not_before: OffsetDateTime, not_after: OffsetDateTime) -> anyhow::Result<Self> {
+        Self::generate_named("mock-graph test certificate", not_before, not_after)
+    }
+
+    /// [`TestCertificate::generate`] with `CN={common_name}` as subject (Graph shows it as a new
+    /// keyCredential's default `displayName`).
+    pub fn generate_named(
+        common_name: &str,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> anyhow::Result<Self> {
         let key = KeyPair::generate(KeySize::Rsa2048)?;
         let pkcs8 = key.as_der()?;
         let rcgen_key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
@@ -39,7 +50,7 @@ impl TestCertificate {
         params.distinguished_name = rcgen::DistinguishedName::new();
         params
             .distinguished_name
-            .push(rcgen::DnType::CommonName, "mock-graph test certificate");
+            .push(rcgen::DnType::CommonName, common_name);
         params.not_before = not_before;
         params.not_after = not_after;
         params.serial_number = Some(rcgen::SerialNumber::from(rand::random::<u64>() >> 1));
@@ -47,27 +58,26 @@ impl TestCertificate {
         Ok(TestCertificate { key, der })
     }
 
-    /// [`TestCertificate::generate`] on tokio's blocking pool. RSA key generation takes 50 to
-    /// 500 ms of CPU; done on an async worker it stalls every other task of the runtime (the
-    /// in-process mocks' TLS handshakes among them) for that long, so async tests use this.
-    pub async fn generate_async(
-        not_before: OffsetDateTime,
-        not_after: OffsetDateTime,
-    ) -> anyhow::Result<Self> {
-        tokio::task::spawn_blocking(move || Self::generate(not_before, not_after)).await?
+    /// A certificate (DER) and its PKCS#8 private key (DER).
+    pub fn from_der(der: Vec<u8>, private_key_pkcs8: &[u8]) -> anyhow::Result<Self> {
+        let key = KeyPair::from_pkcs8(private_key_pkcs8)?;
+        Ok(TestCertificate { key, der })
     }
 
     /// A certificate and its PKCS#8 private key, both PEM (such as `fixtures/keys/*.pem`).
     pub fn from_pem(certificate_pem: &str, private_key_pem: &str) -> anyhow::Result<Self> {
         let der = pem_body(certificate_pem, "CERTIFICATE")?;
-        let key = KeyPair::from_pkcs8(&pem_body(private_key_pem, "PRIVATE KEY")?)?;
-        Ok(TestCertificate { key, der })
+        Self::from_der(der, &pem_body(private_key_pem, "PRIVATE KEY")?)
+    }
+
+    /// The private key as PKCS#8 DER.
+    pub fn private_key_pkcs8(&self) -> anyhow::Result<Vec<u8>> {
+        Ok(self.key.as_der()?.as_ref().to_vec())
     }
 
     /// The private key as PKCS#8 PEM, for handing to other clients (MSAL) in tests.
     pub fn private_key_pem(&self) -> anyhow::Result<String> {
-        let der = self.key.as_der()?;
-        Ok(pem("PRIVATE KEY", der.as_ref()))
+        Ok(pem("PRIVATE KEY", &self.private_key_pkcs8()?))
     }
 
     pub fn certificate_pem(&self) -> String {
@@ -184,27 +194,4 @@ fn pem(label: &str, der: &[u8]) -> String {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    /// Regression (suite under load): harness steps made their keys on the async workers and
-    /// held up the in-process mocks' TLS handshakes past the server's limit. A task spawned
-    /// before the call runs before the call returns only if the call yields while the key is
-    /// made (one-thread runtime).
-    #[tokio::test(flavor = "current_thread")]
-    async fn generate_async_leaves_the_runtime_free() {
-        let other_task_ran = Arc::new(AtomicBool::new(false));
-        let flag = other_task_ran.clone();
-        tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-        let now = OffsetDateTime::now_utc();
-        TestCertificate::generate_async(now, now + time::Duration::days(1))
-            .await
-            .expect("certificate");
-        assert!(other_task_ran.load(Ordering::SeqCst));
-    }
 }

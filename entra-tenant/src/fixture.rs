@@ -11,7 +11,7 @@ use super::ids::TenantId;
 use super::signing::SigningKeyFixture;
 
 /// The embedded default fixture (`fixtures/default.json`).
-pub const DEFAULT_FIXTURE_JSON: &str = include_str!("../../../fixtures/default.json");
+pub const DEFAULT_FIXTURE_JSON: &str = include_str!("../../fixtures/default.json");
 
 /// Which Microsoft cloud the tenant lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

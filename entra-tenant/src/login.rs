@@ -817,7 +817,7 @@ mod tests {
     #[test]
     fn named_permission_is_refused_before_multiple_resources() {
         let tenant =
-            Tenant::from_fixture(crate::core::fixture::TenantFixture::default_fixture()).unwrap();
+            Tenant::from_fixture(crate::fixture::TenantFixture::default_fixture()).unwrap();
         let scope = "https://graph.microsoft.com/User.Read https://unknown.example.com/.default";
         assert!(matches!(
             app_resource(&tenant, Endpoint::V2, scope),
@@ -838,7 +838,7 @@ mod tests {
     #[test]
     fn audience_tolerates_one_trailing_slash_only() {
         let tenant =
-            Tenant::from_fixture(crate::core::fixture::TenantFixture::default_fixture()).unwrap();
+            Tenant::from_fixture(crate::fixture::TenantFixture::default_fixture()).unwrap();
         let base = "https://127.0.0.1:8443";
         let endpoint = format!("{base}/{}/oauth2/v2.0/token", tenant.id);
         assert!(audience_accepted(&tenant, base, &endpoint));

@@ -311,8 +311,8 @@ fn apply(values: &mut [(&'static str, Vec<Value>)], change: Change) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::clock::VirtualClock;
-    use crate::core::fixture::TenantFixture;
+    use crate::clock::VirtualClock;
+    use crate::fixture::TenantFixture;
 
     #[test]
     fn a_lagged_write_lands_when_the_clock_has_moved() {
