@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 /// `nbf` a little below zero, as Entra back-dates them.)
 pub const EARLIEST: OffsetDateTime = datetime!(1970-01-01 0:00 UTC);
 /// The latest time a tenant clock shows. The mock derives later times from the clock (token
-/// expiry, replication lag of up to `faults::MAX_LAG`, a century) and they must stay within the
+/// expiry, replication lag of up to `faults::MAX_LAG_SECONDS`, a century) and they must stay within the
 /// calendar, which ends with the year 9999. A running clock that gets here stops here.
 pub const LATEST: OffsetDateTime = datetime!(9000-01-01 0:00 UTC);
 

@@ -1,9 +1,13 @@
 //! Fault injection: rules a test sets on a tenant to make the next matching requests fail,
 //! slow down, lose their connection, or take effect late (replication lag). Matching is by
-//! operation name or by method and path pattern; the HTTP layer names each request's operation
+//! `Operation` or by method and path pattern; the HTTP layer names each request's operation
 //! and applies what the matched rule says. Rules are plain data so they can be listed back.
+//! An operation name that is no `Operation` is refused when the rule is read (by serde, with
+//! the list of known names).
 
 use serde::{Deserialize, Serialize};
+
+use crate::operation::Operation;
 
 /// The longest replication lag a rule may ask for: a century stands for "never" in any test,
 /// and keeps the due time of a held-back write (tenant clock + lag) within the calendar.
@@ -16,67 +20,13 @@ pub const MAX_DELAY_MS: u64 = 300_000;
 /// as a 32-bit integer and ignores a larger one, so a rule beyond it would test nothing.
 pub const MAX_RETRY_AFTER: u64 = 2_147_483_647;
 
-/// Every operation name a rule may match, as the README lists them.
-pub const OPERATIONS: &[&str] = &[
-    // Login side.
-    "token",
-    "discovery",
-    "keys",
-    "userrealm",
-    // Graph.
-    "applications.create",
-    "applications.get",
-    "applications.list",
-    "applications.update",
-    "applications.delete",
-    "servicePrincipals.create",
-    "servicePrincipals.get",
-    "servicePrincipals.list",
-    "servicePrincipals.update",
-    "servicePrincipals.delete",
-    "users.create",
-    "users.get",
-    "users.list",
-    "users.update",
-    "users.delete",
-    "addKey",
-    "removeKey",
-    "appRoleAssignments.create",
-    "appRoleAssignments.get",
-    "appRoleAssignments.list",
-    "appRoleAssignments.delete",
-    "appRoleAssignedTo.create",
-    "appRoleAssignedTo.get",
-    "appRoleAssignedTo.list",
-    "appRoleAssignedTo.delete",
-    "directoryRoles.list",
-    "directoryRoles.get",
-    "directoryRoles.members.list",
-    "directoryRoles.members.add",
-    "directoryRoles.members.remove",
-    "roleAssignments.create",
-    "roleAssignments.get",
-    "roleAssignments.list",
-    "roleAssignments.delete",
-    "organization.get",
-    "me.get",
-    // First-party service models (SERVICES.md).
-    "adsync.export",
-    "adsync.status",
-    "adsync.registerApplication",
-    "passwordWriteback.registerClientVersion",
-    "passwordWriteback.refresh",
-    "passwordWriteback.offboard",
-    "passwordWriteback.get",
-];
-
-/// What a rule matches: an operation name, or a method (optional) and a path pattern where `*`
+/// What a rule matches: an operation, or a method (optional) and a path pattern where `*`
 /// stands for any run of characters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct FaultMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation: Option<String>,
+    pub operation: Option<Operation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,8 +72,6 @@ pub enum FaultError {
     Syntax(String),
     #[error("`match` needs either `operation`, or `path` (with an optional `method`), not both")]
     AmbiguousMatch,
-    #[error("unknown operation `{0}`; known operations: {known}", known = OPERATIONS.join(", "))]
-    UnknownOperation(String),
     #[error("`match.path` must start with `/`: `{0}`")]
     BadPath(String),
     #[error("`status` must be between 400 and 599, not {0}")]
@@ -147,7 +95,7 @@ pub enum FaultError {
 /// The request as fault matching sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestKey<'a> {
-    pub operation: Option<&'a str>,
+    pub operation: Option<Operation>,
     pub method: &'a str,
     /// Percent-decoded path, without the query.
     pub path: &'a str,
@@ -162,7 +110,7 @@ pub struct FaultRules {
 
 impl FaultSpec {
     pub fn from_json(text: &[u8]) -> Result<Self, FaultError> {
-        let spec: FaultSpec = super::json::from_slice(text).map_err(FaultError::Syntax)?;
+        let spec: FaultSpec = crate::json::from_slice(text).map_err(FaultError::Syntax)?;
         spec.validate()?;
         Ok(spec)
     }
@@ -170,11 +118,7 @@ impl FaultSpec {
     pub fn validate(&self) -> Result<(), FaultError> {
         let m = &self.matcher;
         match (&m.operation, &m.path) {
-            (Some(op), None) if m.method.is_none() => {
-                if !OPERATIONS.contains(&op.as_str()) {
-                    return Err(FaultError::UnknownOperation(op.clone()));
-                }
-            }
+            (Some(_), None) if m.method.is_none() => {}
             (None, Some(path)) => {
                 if !path.starts_with('/') && path != "*" {
                     return Err(FaultError::BadPath(path.clone()));
@@ -223,8 +167,8 @@ impl FaultSpec {
 
     fn matches(&self, req: &RequestKey<'_>) -> bool {
         let m = &self.matcher;
-        if let Some(op) = &m.operation {
-            return req.operation == Some(op.as_str());
+        if let Some(op) = m.operation {
+            return req.operation == Some(op);
         }
         let method_ok = m
             .method
@@ -311,7 +255,7 @@ mod tests {
         assert!(!glob("/a*b*c", "/aXXbYY"));
     }
 
-    fn key<'a>(op: &'a str, method: &'a str, path: &'a str) -> RequestKey<'a> {
+    fn key<'a>(op: Operation, method: &'a str, path: &'a str) -> RequestKey<'a> {
         RequestKey {
             operation: Some(op),
             method,
@@ -326,8 +270,16 @@ mod tests {
             FaultSpec::from_json(br#"{"match":{"operation":"addKey"},"status":429,"count":1}"#)
                 .unwrap();
         rules.add(spec).unwrap();
-        assert!(rules.take_match(&key("addKey", "POST", "/x")).is_some());
-        assert!(rules.take_match(&key("addKey", "POST", "/x")).is_none());
+        assert!(
+            rules
+                .take_match(&key(Operation::AddKey, "POST", "/x"))
+                .is_some()
+        );
+        assert!(
+            rules
+                .take_match(&key(Operation::AddKey, "POST", "/x"))
+                .is_none()
+        );
         assert_eq!(rules.list()[0].remaining, Some(0));
     }
 
@@ -346,7 +298,7 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             (
                 r#"{"match":{"operation":"nope"},"status":500}"#,
-                "unknown operation `nope`",
+                "`match.operation`: unknown operation `nope`; known operations: token, discovery",
             ),
             (r#"{"match":{},"status":500}"#, "either `operation`"),
             (

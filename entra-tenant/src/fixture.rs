@@ -1,48 +1,22 @@
-//! The fixture format: a whole tenant as JSON. A snapshot is a fixture, so what a test leaves
-//! behind can be loaded again with `mock-graph serve --fixture` or `POST /_mock/tenants`.
+//! The fixture format: a whole tenant as JSON (who it is, its clock, its `Directory` and its
+//! signing key). A snapshot is a fixture, so what a test leaves behind can be loaded again with
+//! `mock-graph serve --fixture` or `POST /_mock/tenants`.
 
+use std::fmt;
+use std::sync::LazyLock;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::clock::ClockFixture;
-use super::directory::{
-    AppRoleAssignment, Application, OAuth2PermissionGrant, RoleAssignment, ServicePrincipal, User,
-};
-use super::ids::TenantId;
-use super::signing::SigningKeyFixture;
+use crate::clock::ClockFixture;
+use crate::cloud::Cloud;
+use crate::directory::Directory;
+use crate::ids::TenantId;
+use crate::signing::SigningKeyFixture;
 
 /// The embedded default fixture (`fixtures/default.json`).
 pub const DEFAULT_FIXTURE_JSON: &str = include_str!("../../fixtures/default.json");
-
-/// Which Microsoft cloud the tenant lives in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Cloud {
-    #[default]
-    Global,
-    /// US Government ("Arlington").
-    Usgov,
-    China,
-}
-
-impl Cloud {
-    /// `cloud_instance_name` of discovery documents.
-    pub fn instance_name(self) -> &'static str {
-        match self {
-            Cloud::Global => "microsoftonline.com",
-            Cloud::Usgov => "microsoftonline.us",
-            Cloud::China => "partner.microsoftonline.cn",
-        }
-    }
-
-    /// `msgraph_host` of discovery documents.
-    pub fn graph_host(self) -> &'static str {
-        match self {
-            Cloud::Global => "graph.microsoft.com",
-            Cloud::Usgov => "graph.microsoft.us",
-            Cloud::China => "microsoftgraph.chinacloudapi.cn",
-        }
-    }
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -58,31 +32,17 @@ pub struct TenantInfo {
     pub cloud: Cloud,
 }
 
-/// A whole tenant.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// A whole tenant. Its members are `tenant`, `clock`, the directory's collections (`users`,
+/// `applications`, ..., `services`) and `signingKey`; any other member is refused.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantFixture {
     pub tenant: TenantInfo,
     #[serde(default)]
     pub clock: ClockFixture,
-    #[serde(default)]
-    pub users: Vec<User>,
-    #[serde(default)]
-    pub role_assignments: Vec<RoleAssignment>,
-    #[serde(default)]
-    pub applications: Vec<Application>,
-    #[serde(default)]
-    pub service_principals: Vec<ServicePrincipal>,
-    #[serde(default)]
-    pub app_role_assignments: Vec<AppRoleAssignment>,
-    #[serde(default)]
-    pub oauth2_permission_grants: Vec<OAuth2PermissionGrant>,
-    /// What the first-party service models remember (sync status, password writeback).
-    #[serde(
-        default,
-        skip_serializing_if = "super::graph::services::ServiceState::is_empty"
-    )]
-    pub services: super::graph::services::ServiceState,
+    /// The directory's collections, as members of the fixture itself.
+    #[serde(flatten)]
+    pub directory: Directory,
     /// Absent in hand-written fixtures (a key is generated); present in snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<SigningKeyFixture>,
@@ -96,9 +56,70 @@ pub enum FixtureError {
     #[error("the fixture is inconsistent: {0}")]
     Inconsistent(String),
     #[error(transparent)]
-    SigningKey(#[from] super::signing::SigningKeyError),
+    SigningKey(#[from] crate::signing::SigningKeyError),
     #[error("`clock.now`: {0}")]
-    Clock(super::clock::ClockOutOfRange),
+    Clock(crate::clock::ClockOutOfRange),
+}
+
+/// Every member a fixture may have, in the order a snapshot writes them.
+fn members() -> &'static [&'static str] {
+    static MEMBERS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        ["tenant", "clock"]
+            .into_iter()
+            .chain(Directory::members().iter().copied())
+            .chain(["signingKey"])
+            .collect()
+    });
+    &MEMBERS
+}
+
+/// Reads a fixture member by member, as a struct is read: an unknown member is refused where it
+/// stands, naming the known ones. The directory's members are gathered and read as one
+/// `Directory`, whose errors name the member at fault (`users[0].passwordProfile`).
+impl<'de> Deserialize<'de> for TenantFixture {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(FixtureVisitor)
+    }
+}
+
+struct FixtureVisitor;
+
+impl<'de> Visitor<'de> for FixtureVisitor {
+    type Value = TenantFixture;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a tenant fixture (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TenantFixture, A::Error> {
+        let mut tenant: Option<TenantInfo> = None;
+        let mut clock: Option<ClockFixture> = None;
+        let mut signing_key: Option<Option<SigningKeyFixture>> = None;
+        let mut directory = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(&name) = members().iter().find(|m| **m == key) else {
+                return Err(de::Error::unknown_field(&key, members()));
+            };
+            let seen = match name {
+                "tenant" => tenant.replace(map.next_value()?).is_some(),
+                "clock" => clock.replace(map.next_value()?).is_some(),
+                "signingKey" => signing_key.replace(map.next_value()?).is_some(),
+                _ => directory.insert(key, map.next_value()?).is_some(),
+            };
+            if seen {
+                return Err(de::Error::duplicate_field(name));
+            }
+        }
+        let tenant = tenant.ok_or_else(|| de::Error::missing_field("tenant"))?;
+        let directory: Directory = serde_path_to_error::deserialize(Value::Object(directory))
+            .map_err(|e| de::Error::custom(format!("`{}`: {}", e.path(), e.inner())))?;
+        Ok(TenantFixture {
+            tenant,
+            clock: clock.unwrap_or_default(),
+            directory,
+            signing_key: signing_key.flatten(),
+        })
+    }
 }
 
 impl TenantFixture {
@@ -126,6 +147,34 @@ mod tests {
         assert_eq!(f.tenant.initial_domain, "contoso.onmicrosoft.com");
         let again = TenantFixture::from_json(&serde_json::to_string(&f).unwrap()).unwrap();
         assert_eq!(f, again);
+    }
+
+    #[test]
+    fn an_unknown_member_is_refused_before_a_missing_one() {
+        let err = TenantFixture::from_json(r#"{"usres": []}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown field `usres`, expected one of `tenant`, `clock`, `users`, `roleAssignments`, `applications`, `servicePrincipals`, `appRoleAssignments`, `oauth2PermissionGrants`, `services`, `signingKey`"),
+            "{err}"
+        );
+        let err = TenantFixture::from_json(r#"{"users": [{"id": 7}]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing field `tenant`"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_directory_member_is_named() {
+        let mut f: Value = serde_json::from_str(DEFAULT_FIXTURE_JSON).unwrap();
+        f["users"][1]["accountEnabled"] = Value::from("yes");
+        let err = TenantFixture::from_json(&f.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`users[1].accountEnabled`: invalid type"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Newtypes for the identifiers of the directory: tenant ids, application (client) ids, object
 //! ids, and certificate thumbprints. Keeping them apart stops an appId being used where Entra
-//! wants an object id, the mistake the addKey proof (`iss` = object id) punishes.
+//! wants an object id, the mistake the addKey proof (`iss` = object id) punishes. Also the
+//! opaque ids Graph gives assignments (`opaque_id`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -93,6 +94,14 @@ impl Thumbprint {
     pub fn to_hex(&self) -> String {
         hex::encode_upper(self.as_bytes())
     }
+}
+
+/// A new id as Graph gives app role assignments and role assignments: an opaque base64url
+/// string (32 random bytes), not a GUID.
+pub fn opaque_id() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[cfg(test)]

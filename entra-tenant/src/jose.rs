@@ -11,7 +11,7 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::ids::Thumbprint;
+use crate::ids::Thumbprint;
 
 /// Why a token is not a well-formed JWS. Every variant becomes "invalid or malformed".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

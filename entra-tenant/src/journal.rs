@@ -6,10 +6,12 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::operation::Operation;
+
 /// How many entries a tenant keeps; older ones are forgotten first.
 pub const JOURNAL_CAPACITY: usize = 10_000;
 
-/// One request, in the shape of the public contract (snake_case, as DESIGN.md writes it).
+/// One request, in the shape of the public contract (snake_case, as the README writes it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalEntry {
     /// The tenant clock when the request was answered, RFC 3339.
@@ -17,8 +19,9 @@ pub struct JournalEntry {
     pub method: String,
     /// The path without its query string.
     pub path: String,
-    /// The operation name fault rules use (`token`, `applications.get`, ...), when known.
-    pub operation: Option<String>,
+    /// The operation fault rules match (`token`, `applications.get`, ...); `None` for a path
+    /// that is no operation.
+    pub operation: Option<Operation>,
     /// The HTTP status; `None` when the connection was dropped on purpose.
     pub status: Option<u16>,
     /// The AADSTS number or the Graph error code; `None` on success.

@@ -11,9 +11,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::directory::base64_bytes;
-use super::ids::Thumbprint;
-use super::x509::rsa_public_key;
+use crate::directory::base64_bytes;
+use crate::ids::Thumbprint;
+use crate::x509::rsa_public_key;
 
 /// The signing key of a tenant.
 pub struct SigningKey {
@@ -105,12 +105,14 @@ impl SigningKey {
     }
 
     /// A compact RS256 JWT over `claims`, with the header Entra's v1 tokens carry.
-    pub fn sign_jwt(&self, claims: &Value) -> String {
+    pub fn sign_jwt(&self, claims: &impl Serialize) -> String {
         let header = json!({"typ": "JWT", "alg": "RS256", "x5t": self.kid, "kid": self.kid});
+        // Claims are structs of strings, numbers and ids: JSON holds them all.
+        let claims = serde_json::to_string(claims).expect("claims are JSON");
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
+            URL_SAFE_NO_PAD.encode(claims)
         );
         let mut signature = vec![0u8; self.key_pair.public_modulus_len()];
         let rng = aws_lc_rs::rand::SystemRandom::new();
@@ -129,7 +131,7 @@ impl SigningKey {
     /// Whether `signature` is this key's RS256 signature over `signing_input`: how Graph and
     /// the service models check the bearer tokens this tenant issued.
     pub fn verify(&self, signing_input: &[u8], signature: &[u8]) -> bool {
-        super::jose::RsaAlgorithm::Rs256.verify(&self.public_pkcs1, signing_input, signature)
+        crate::jose::RsaAlgorithm::Rs256.verify(&self.public_pkcs1, signing_input, signature)
     }
 
     /// The key as a JWK, the way Entra lists it in `discovery/keys`.

@@ -1,21 +1,24 @@
-//! Who is calling and what they may do, as Entra decides it. Bearer tokens are verified with
-//! the tenant's own signing key against the tenant clock; delegated callers are judged by the
-//! user's directory roles (read from the directory now, not from the token) and the token's
-//! scopes, application callers by the app roles their token carries.
+//! Who is calling and what they may do, as Entra decides it. Bearer tokens (taken from the
+//! `Authorization` header by the HTTP layer) are verified with the tenant's own signing key
+//! against the tenant clock and read into the claims the token endpoint issued
+//! (`login::AccessTokenClaims`); delegated callers are judged by the user's directory roles
+//! (read from the directory now, not from the token) and the token's scopes, application
+//! callers by the app roles their token carries.
 
 use serde_json::Value;
 use time::Duration;
 use uuid::Uuid;
 
-use super::super::directory::{Application, ServicePrincipal};
-use super::super::ids::{AppId, ObjectId};
-use super::super::jose::{self, JsonObject};
-use super::super::roles::{
+use super::error::GraphError;
+use crate::directory::{Application, ServicePrincipal};
+use crate::ids::{AppId, ObjectId};
+use crate::jose;
+use crate::login::AccessTokenClaims;
+use crate::roles::{
     APPLICATION_ADMINISTRATOR, CLOUD_APPLICATION_ADMINISTRATOR, DIRECTORY_SYNCHRONIZATION_ACCOUNTS,
     GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR,
 };
-use super::super::tenant::Tenant;
-use super::GraphError;
+use crate::tenant::Tenant;
 
 /// Microsoft Graph's appId, also a valid `aud` of Graph tokens.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -28,7 +31,7 @@ pub enum Caller {
     /// A user, through a client application (delegated permissions).
     User {
         id: ObjectId,
-        client: Option<AppId>,
+        client: AppId,
         scopes: Vec<String>,
     },
     /// An application on its own (application permissions).
@@ -53,19 +56,6 @@ impl Caller {
     }
 }
 
-/// The claims of a bearer token before any check, to find which tenant it names.
-pub fn unverified_claims(authorization: Option<&str>) -> Option<JsonObject> {
-    let token = bearer(authorization?)?;
-    jose::parse(token).ok().map(|j| j.claims)
-}
-
-fn bearer(header: &str) -> Option<&str> {
-    let (scheme, token) = header.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-}
-
 /// Whether `aud` names the resource whose appId is `resource`: by appId, by one of its service
 /// principal names, or (for Graph) by the cloud's Graph host.
 fn audience_ok(t: &Tenant, aud: &str, resource: &str) -> bool {
@@ -79,23 +69,15 @@ fn audience_ok(t: &Tenant, aud: &str, resource: &str) -> bool {
     {
         return true;
     }
-    t.resource(aud)
+    t.directory
+        .resource(aud)
         .is_some_and(|sp| sp.app_id.to_string().eq_ignore_ascii_case(resource))
 }
 
-/// Verifies `Authorization: Bearer ...` for the resource with appId `resource`.
-pub fn authenticate(
-    t: &Tenant,
-    authorization: Option<&str>,
-    resource: &str,
-) -> Result<Caller, GraphError> {
-    let header = authorization
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .ok_or(GraphError::TokenMissing)?;
-    let token = bearer(header)
-        .filter(|t| !t.is_empty())
-        .ok_or(GraphError::TokenMissing)?;
+/// Verifies a bearer token (`None` when the request carried none) for the resource with appId
+/// `resource`: the tenant's key signed it, for that resource and this tenant, and it is current.
+pub fn authenticate(t: &Tenant, token: Option<&str>, resource: &str) -> Result<Caller, GraphError> {
+    let token = token.ok_or(GraphError::TokenMissing)?;
     let jws = jose::parse(token).map_err(|_| GraphError::TokenMalformed)?;
     let kid_ok = [jws.header.str("kid"), jws.header.str("x5t")]
         .iter()
@@ -110,64 +92,41 @@ pub fn authenticate(
     {
         return Err(GraphError::TokenSignature);
     }
-    let claims = &jws.claims;
-    if !claims
-        .str("aud")
-        .is_some_and(|a| audience_ok(t, a, resource))
-    {
+    // Only this tenant's token endpoint holds the key: the claims are the ones it issued.
+    let claims: AccessTokenClaims =
+        serde_json::from_value(Value::Object(jws.claims.0.into_iter().collect()))
+            .map_err(|_| GraphError::TokenMalformed)?;
+    if !audience_ok(t, &claims.aud, resource) {
         return Err(GraphError::TokenAudience);
     }
-    if !claims
-        .str("tid")
-        .is_some_and(|tid| tid.eq_ignore_ascii_case(&t.id.to_string()))
-    {
+    if claims.tid != t.id {
         return Err(GraphError::TokenTenant);
     }
-    let now = t.now().unix_timestamp() as f64;
-    let skew = TOKEN_SKEW.whole_seconds() as f64;
-    let exp = claims
-        .get("exp")
-        .and_then(jose::numeric_date)
-        .ok_or(GraphError::TokenMalformed)?;
-    let nbf = claims.get("nbf").and_then(jose::numeric_date);
-    if now >= exp + skew || nbf.is_some_and(|n| now < n - skew) {
+    let now = t.now().unix_timestamp();
+    let skew = TOKEN_SKEW.whole_seconds();
+    if now >= claims.exp.saturating_add(skew) || now < claims.nbf.saturating_sub(skew) {
         return Err(GraphError::TokenLifetime);
     }
-    let oid: ObjectId = claims
-        .str("oid")
-        .and_then(|o| o.parse().ok())
-        .ok_or(GraphError::IdentityNotFound)?;
-    let client = claims
-        .str("appid")
-        .or_else(|| claims.str("azp"))
-        .and_then(|a| a.parse::<AppId>().ok());
-    match claims.str("scp") {
+    match claims.scp {
         Some(scp) => {
-            if !t.users.iter().any(|u| u.id == oid) {
+            if t.directory.user(claims.oid).is_none() {
                 return Err(GraphError::IdentityNotFound);
             }
             Ok(Caller::User {
-                id: oid,
-                client,
+                id: claims.oid,
+                client: claims.appid,
                 scopes: scp.split_whitespace().map(str::to_string).collect(),
             })
         }
         None => {
             let sp = t
-                .service_principal(oid)
+                .directory
+                .service_principal(claims.oid)
                 .ok_or(GraphError::IdentityNotFound)?;
-            let roles = match claims.get("roles") {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-                _ => Vec::new(),
-            };
             Ok(Caller::App {
                 sp: sp.id,
                 app_id: sp.app_id,
-                roles,
+                roles: claims.roles,
             })
         }
     }
@@ -240,7 +199,7 @@ pub fn authorize(t: &Tenant, caller: &Caller, need: Need<'_>) -> Result<(), Grap
 fn allowed(t: &Tenant, caller: &Caller, need: Need<'_>) -> bool {
     match caller {
         Caller::User { id, scopes, .. } => {
-            let roles = t.directory_roles_of(*id);
+            let roles = t.directory.directory_roles_of(*id);
             let holds = |set: &[Uuid]| roles.iter().any(|r| set.contains(r));
             let scoped = |set: &[&str]| scopes.iter().any(|s| set.contains(&s.as_str()));
             match need {
@@ -301,7 +260,8 @@ fn allowed(t: &Tenant, caller: &Caller, need: Need<'_>) -> bool {
                 Need::WriteApplication(Some(app)) => has(WRITE_APP_ROLES) || owned_by(&app.owners),
                 Need::WriteServicePrincipal(Some(sp)) => {
                     has(WRITE_APP_ROLES)
-                        || t.application_by_app_id(sp.app_id)
+                        || t.directory
+                            .application_by_app_id(sp.app_id)
                             .is_some_and(|a| owned_by(&a.owners))
                 }
                 // "An application does not need any specific permission to roll its own keys."
@@ -311,7 +271,8 @@ fn allowed(t: &Tenant, caller: &Caller, need: Need<'_>) -> bool {
                 Need::RollServicePrincipalKey(sp) => {
                     sp.id == *me
                         || has(WRITE_APP_ROLES)
-                        || t.application_by_app_id(sp.app_id)
+                        || t.directory
+                            .application_by_app_id(sp.app_id)
                             .is_some_and(|a| owned_by(&a.owners))
                 }
                 Need::AssignAppRoles => has(&["AppRoleAssignment.ReadWrite.All"]),
@@ -323,11 +284,12 @@ fn allowed(t: &Tenant, caller: &Caller, need: Need<'_>) -> bool {
 }
 
 fn owns_service_principal(t: &Tenant, user: ObjectId, sp: &ServicePrincipal) -> bool {
-    t.application_by_app_id(sp.app_id)
+    t.directory
+        .application_by_app_id(sp.app_id)
         .is_some_and(|a| a.owners.contains(&user))
 }
 
 /// Whether a delegated caller holds the Directory Synchronization Accounts role.
 pub fn is_sync_account(t: &Tenant, caller: &Caller) -> bool {
-    matches!(caller, Caller::User { id, .. } if t.directory_roles_of(*id).contains(&DIRECTORY_SYNCHRONIZATION_ACCOUNTS))
+    matches!(caller, Caller::User { id, .. } if t.directory.directory_roles_of(*id).contains(&DIRECTORY_SYNCHRONIZATION_ACCOUNTS))
 }

@@ -1,28 +1,20 @@
 //! Certificate credentials as Graph takes them: validation of `keyCredentials` (PATCH of the
-//! whole collection, and the one credential of addKey), and the proof-of-possession JWT that
-//! addKey and removeKey demand (signed by a currently valid certificate of the object itself).
+//! whole collection, and the one credential of addKey, with Graph's defaults), and how Graph
+//! shows a credential (`key` only when asked for on a single object).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
-use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::super::directory::{ASYMMETRIC_X509_CERT, KeyCredential, USAGE_VERIFY};
-use super::super::ids::{ObjectId, Thumbprint};
-use super::super::jose::{self, RsaAlgorithm};
-use super::super::x509::rsa_public_key;
-use super::GraphError;
-
-/// The `aud` of every proof: Azure AD Graph's appId (not Microsoft Graph's).
-pub const PROOF_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
-/// The longest proof lifetime (`exp - nbf`) Graph accepts.
-pub const PROOF_MAX_LIFETIME: i64 = 600;
-/// Clock skew allowed on a proof's `nbf` and `exp`.
-pub const PROOF_SKEW: Duration = Duration::minutes(5);
+use super::error::GraphError;
+use super::query::{Object, to_object};
+use crate::directory::{ASYMMETRIC_X509_CERT, KeyCredential};
+use crate::ids::Thumbprint;
 
 /// A key credential as a client sends it.
 #[derive(Debug, Default, Deserialize)]
@@ -46,16 +38,35 @@ struct KeyCredentialInput {
     key: Option<String>,
 }
 
+/// A key credential as Graph shows it: `key` only when asked for on a single object.
+pub fn key_credential_view(k: &KeyCredential, with_key: bool) -> Object {
+    let mut o = to_object(k);
+    if !with_key {
+        o.insert("key".into(), Value::Null);
+    }
+    o
+}
+
+/// The `keyCredentials` of a rendered object as Graph shows them: `key` only when asked for.
+pub fn hide_keys(o: &mut Object, with_keys: bool) {
+    if with_keys {
+        return;
+    }
+    if let Some(Value::Array(items)) = o.get_mut("keyCredentials") {
+        for item in items {
+            if let Some(k) = item.as_object_mut() {
+                k.insert("key".into(), Value::Null);
+            }
+        }
+    }
+}
+
 /// (type, usages) pairs Graph accepts.
 const TYPE_USAGE: &[(&str, &[&str])] = &[
     (ASYMMETRIC_X509_CERT, &["Verify", "Encrypt"]),
     ("X509CertAndPassword", &["Sign"]),
     ("Symmetric", &["Sign", "Verify"]),
 ];
-
-fn bad(message: &str) -> GraphError {
-    GraphError::BadRequest(message.to_string())
-}
 
 /// What the mock reads from a certificate.
 pub struct CertificateInfo {
@@ -96,10 +107,10 @@ const LAST_DATE: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.99
 /// A date property of a key credential, in UTC, as Graph stores and returns it.
 fn parse_date(text: &str, property: &str) -> Result<OffsetDateTime, GraphError> {
     let t = text.trim();
-    let invalid = |why: &str| {
-        bad(&format!(
-            "Invalid value specified for property '{property}' of resource 'KeyCredential': {why}"
-        ))
+    let invalid = |why: &str| GraphError::InvalidValue {
+        property: property.to_string(),
+        resource: Some("KeyCredential"),
+        detail: Some(why.to_string()),
     };
     let parsed = OffsetDateTime::parse(t, &Rfc3339)
         .or_else(|_| {
@@ -130,29 +141,26 @@ fn parse_date(text: &str, property: &str) -> Result<OffsetDateTime, GraphError> 
 fn new_credential(input: KeyCredentialInput) -> Result<KeyCredential, GraphError> {
     let key_type = input
         .key_type
-        .ok_or_else(|| bad("The property 'type' is required on a key credential."))?;
+        .ok_or(GraphError::RequiredOnKeyCredential { property: "type" })?;
     let usage = input
         .usage
-        .ok_or_else(|| bad("The property 'usage' is required on a key credential."))?;
+        .ok_or(GraphError::RequiredOnKeyCredential { property: "usage" })?;
     let Some((_, usages)) = TYPE_USAGE.iter().find(|(t, _)| *t == key_type) else {
-        return Err(bad(
-            "The value for the property \"type\" in one of your credentials is invalid. Acceptable values are AsymmetricX509Cert, X509CertAndPassword, Symmetric.",
-        ));
+        return Err(GraphError::InvalidKeyType);
     };
     if !usages.contains(&usage.as_str()) {
-        return Err(bad(&format!(
-            "The value for the property \"usage\" in one of your credentials is invalid. Acceptable values are {}.",
-            usages.join(", ")
-        )));
+        return Err(GraphError::InvalidKeyUsage {
+            acceptable: usages.join(", "),
+        });
     }
     let key_text = input
         .key
         .filter(|k| !k.trim().is_empty())
-        .ok_or_else(|| bad("The property 'key' is required on a key credential."))?;
+        .ok_or(GraphError::RequiredOnKeyCredential { property: "key" })?;
     let cleaned: String = key_text.chars().filter(|c| !c.is_whitespace()).collect();
     let raw = STANDARD
         .decode(cleaned)
-        .map_err(|_| bad("Key credential key is not valid base64."))?;
+        .map_err(|_| GraphError::KeyNotBase64)?;
     let start = input
         .start_date_time
         .as_deref()
@@ -168,29 +176,28 @@ fn new_credential(input: KeyCredentialInput) -> Result<KeyCredential, GraphError
         .map(|c| {
             STANDARD
                 .decode(c.trim())
-                .map_err(|_| bad("Key credential customKeyIdentifier is not valid base64."))
+                .map_err(|_| GraphError::CustomKeyIdentifierNotBase64)
         })
         .transpose()?;
 
     let (der, start, end, subject) = if key_type == "Symmetric" {
         let start = start.unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let end = end.ok_or_else(|| bad("Key credential end date is invalid."))?;
+        let end = end.ok_or(GraphError::InvalidEndDate)?;
         (raw, start, end, None)
     } else {
-        let cert = certificate_info(&raw)
-            .ok_or_else(|| bad("Key credential key is not a valid certificate."))?;
+        let cert = certificate_info(&raw).ok_or(GraphError::KeyNotACertificate)?;
         let start = start.unwrap_or(cert.not_before);
         let end = end.unwrap_or(cert.not_after);
         if start < cert.not_before {
-            return Err(bad("Key credential start date is invalid."));
+            return Err(GraphError::InvalidStartDate);
         }
         if end > cert.not_after {
-            return Err(bad("Key credential end date is invalid."));
+            return Err(GraphError::InvalidEndDate);
         }
         (cert.der, start, end, Some(cert.subject))
     };
     if end <= start {
-        return Err(bad("Key credential end date is invalid."));
+        return Err(GraphError::InvalidEndDate);
     }
     let custom_key_identifier =
         custom.or_else(|| Some(Thumbprint::sha1_of(&der).as_bytes().to_vec()));
@@ -207,10 +214,8 @@ fn new_credential(input: KeyCredentialInput) -> Result<KeyCredential, GraphError
 }
 
 fn parse_input(v: &Value) -> Result<KeyCredentialInput, GraphError> {
-    serde_json::from_value(v.clone()).map_err(|e| {
-        GraphError::OData(format!(
-            "Invalid key credential in the request payload: {e}"
-        ))
+    serde_json::from_value(v.clone()).map_err(|e| GraphError::InvalidKeyCredential {
+        detail: e.to_string(),
     })
 }
 
@@ -220,9 +225,7 @@ pub fn replace_collection(
     input: &Value,
     existing: &[KeyCredential],
 ) -> Result<Vec<KeyCredential>, GraphError> {
-    let items = input.as_array().ok_or_else(|| {
-        GraphError::OData("The property 'keyCredentials' must be an array.".into())
-    })?;
+    let items = input.as_array().ok_or(GraphError::KeyCredentialsNotArray)?;
     let mut out: Vec<KeyCredential> = Vec::new();
     for item in items {
         let parsed = parse_input(item)?;
@@ -238,19 +241,16 @@ pub fn replace_collection(
                 if let Some(new) = resent
                     && new.as_deref() != old.key.as_deref()
                 {
-                    return Err(bad(
-                        "Update to existing credential with KeyId is not allowed.",
-                    ));
+                    return Err(GraphError::KeyChanged);
                 }
                 old.clone()
             }
             None => new_credential(parsed)?,
         };
         if out.iter().any(|k| k.key_id == credential.key_id) {
-            return Err(bad(&format!(
-                "The keyId '{}' is used by more than one key credential.",
-                credential.key_id
-            )));
+            return Err(GraphError::DuplicateKeyId {
+                key_id: credential.key_id,
+            });
         }
         out.push(credential);
     }
@@ -260,110 +260,13 @@ pub fn replace_collection(
 /// The credential of an addKey request (`keyId` is Graph's to choose).
 pub fn add_key_credential(input: &Value) -> Result<KeyCredential, GraphError> {
     if !input.is_object() {
-        return Err(bad("The property 'keyCredential' is required."));
+        return Err(GraphError::RequiredProperty {
+            property: "keyCredential",
+        });
     }
     let mut parsed = parse_input(input)?;
     parsed.key_id = None;
     new_credential(parsed)
-}
-
-/// Whether a credential can sign proofs: a certificate for `Verify` (or a certificate with
-/// password for `Sign`) that is valid now.
-fn proof_key(k: &KeyCredential, now: OffsetDateTime) -> bool {
-    let kind = (k.key_type == ASYMMETRIC_X509_CERT && k.usage == USAGE_VERIFY)
-        || (k.key_type == "X509CertAndPassword" && k.usage == "Sign");
-    kind && k.key.is_some() && k.is_valid_at(now)
-}
-
-/// Whether `k`'s certificate is the one a proof's header names by `x5t#S256`, `x5t` or `kid`
-/// (hex SHA-1 thumbprint, as Microsoft.IdentityModel writes it, or an `x5t` value).
-fn named_by(k: &KeyCredential, header: &jose::JsonObject) -> bool {
-    let Some(der) = k.key.as_deref() else {
-        return false;
-    };
-    if let Some(t) = header
-        .get("x5t#S256")
-        .and_then(|v| jose::thumbprint(v, true))
-    {
-        return Thumbprint::sha256_of(der) == t;
-    }
-    if let Some(t) = header.get("x5t").and_then(|v| jose::thumbprint(v, false)) {
-        return Thumbprint::sha1_of(der) == t;
-    }
-    if let Some(kid) = header.get("kid") {
-        let sha1 = Thumbprint::sha1_of(der);
-        return kid
-            .as_str()
-            .is_some_and(|s| s.eq_ignore_ascii_case(&sha1.to_hex()))
-            || jose::thumbprint(kid, false).is_some_and(|t| t == sha1);
-    }
-    false
-}
-
-/// Verifies the proof of possession for addKey/removeKey on the object `object_id` whose
-/// credentials are `credentials`. Order: the object must have a valid certificate; the proof
-/// must parse, name Azure AD Graph as `aud` and the object as `iss`, be signed by one of the
-/// object's valid certificates, live at most ten minutes and be current.
-pub fn verify_proof(
-    now: OffsetDateTime,
-    object_id: ObjectId,
-    credentials: &[KeyCredential],
-    proof: Option<&str>,
-) -> Result<(), GraphError> {
-    if !credentials.iter().any(|k| proof_key(k, now)) {
-        return Err(GraphError::NoValidCertificate);
-    }
-    let proof = proof
-        .filter(|p| !p.trim().is_empty())
-        .ok_or(GraphError::Proof("the proof is missing"))?;
-    let jws = jose::parse(proof.trim())
-        .map_err(|_| GraphError::Proof("the proof is not a compact JWS"))?;
-    let alg = RsaAlgorithm::from_header(jws.header.str("alg"))
-        .ok_or(GraphError::Proof("unsupported alg"))?;
-    if jws.claims.str("aud") != Some(PROOF_AUDIENCE) {
-        return Err(GraphError::Proof(
-            "aud is not 00000002-0000-0000-c000-000000000000",
-        ));
-    }
-    if !jws
-        .claims
-        .str("iss")
-        .is_some_and(|i| i.eq_ignore_ascii_case(&object_id.to_string()))
-    {
-        return Err(GraphError::Proof("iss is not the object id"));
-    }
-    let key = credentials
-        .iter()
-        .filter(|k| proof_key(k, now))
-        .find(|k| named_by(k, &jws.header))
-        .ok_or(GraphError::Proof(
-            "no valid certificate of the object is named by x5t, x5t#S256 or kid",
-        ))?;
-    let public = key
-        .key
-        .as_deref()
-        .and_then(|der| rsa_public_key(der).ok())
-        .ok_or(GraphError::Proof("the certificate has no RSA key"))?;
-    if !alg.verify(
-        &public.pkcs1_der,
-        jws.signing_input.as_bytes(),
-        &jws.signature,
-    ) {
-        return Err(GraphError::Proof("the signature does not verify"));
-    }
-    let date = |name| jws.claims.get(name).and_then(jose::numeric_date);
-    let (Some(nbf), Some(exp)) = (date("nbf"), date("exp")) else {
-        return Err(GraphError::Proof("nbf and exp are required NumericDates"));
-    };
-    if exp - nbf > PROOF_MAX_LIFETIME as f64 || exp <= nbf {
-        return Err(GraphError::Proof("exp - nbf exceeds 10 minutes"));
-    }
-    let now_s = now.unix_timestamp() as f64;
-    let skew = PROOF_SKEW.whole_seconds() as f64;
-    if now_s < nbf - skew || now_s >= exp + skew {
-        return Err(GraphError::Proof("the proof is expired or not yet valid"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -395,7 +298,7 @@ mod tests {
             "soon",
         ] {
             let err = parse_date(text, "startDateTime").unwrap_err();
-            assert_eq!(err.status(), 400, "{text}");
+            assert_eq!(err.status(), crate::status::Status::BadRequest, "{text}");
             assert!(
                 err.message().contains("'startDateTime'"),
                 "{text}: {}",

@@ -1,15 +1,24 @@
 //! OData query options over rendered directory objects: `$select`, `$filter` (`eq` and
 //! `startswith`), `$top` and the opaque `$skiptoken` that `@odata.nextLink` carries. Directory
-//! string comparisons are case-insensitive, as Entra's are.
+//! string comparisons are case-insensitive, as Entra's are. Also `Object`, a directory object as
+//! Graph renders it, and `to_object`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use super::GraphError;
+use super::error::GraphError;
 
 /// A rendered directory object (Graph property name → value).
 pub type Object = Map<String, Value>;
+
+/// `v` as a rendered object (its serde form; directory objects serialize in Graph's shape).
+pub fn to_object<T: serde::Serialize>(v: &T) -> Object {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(o)) => o,
+        _ => Map::new(),
+    }
+}
 
 /// Page size when a client gives no `$top`.
 pub const DEFAULT_PAGE: usize = 100;
@@ -53,27 +62,28 @@ impl QueryOptions {
                         .filter(|s| !s.is_empty())
                         .collect();
                     if names.is_empty() {
-                        return Err(GraphError::OData(
-                            "Invalid $select: the list of properties is empty.".into(),
-                        ));
+                        return Err(GraphError::EmptySelect);
                     }
                     q.select = Some(names);
                 }
                 "filter" => q.filter = Some(parse_filter(v)?),
                 "top" => {
-                    let n = v.trim().parse::<usize>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
-                        GraphError::BadRequest(format!(
-                            "Invalid page size specified: '{v}'. Must be between 1 and {MAX_PAGE} inclusive."
-                        ))
-                    })?;
+                    let n = v
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_PAGE).contains(n))
+                        .ok_or_else(|| GraphError::InvalidPageSize {
+                            value: v.clone(),
+                            max: MAX_PAGE,
+                        })?;
                     q.top = Some(n);
                 }
                 "skiptoken" => q.skip = decode_skiptoken(v)?,
                 "orderby" | "expand" | "search" => {
-                    return Err(GraphError::UnsupportedQuery(format!(
-                        "The mock does not support the query option '${}'.",
-                        k.trim_start_matches('$')
-                    )));
+                    return Err(GraphError::UnsupportedOption {
+                        option: k.trim_start_matches('$').to_string(),
+                    });
                 }
                 _ => {}
             }
@@ -86,18 +96,12 @@ impl QueryOptions {
             .as_ref()
             .is_some_and(|s| s.iter().any(|p| p.eq_ignore_ascii_case(property)))
     }
-
-    /// The properties named by `$select`, for `@odata.context` (`applications(id,appId)`).
-    pub fn context_suffix(&self) -> String {
-        match &self.select {
-            Some(names) => format!("({})", names.join(",")),
-            None => String::new(),
-        }
-    }
 }
 
 fn parse_filter(text: &str) -> Result<Filter, GraphError> {
-    let invalid = || GraphError::BadRequest(format!("Invalid filter clause: {text}"));
+    let invalid = || GraphError::InvalidFilter {
+        text: text.to_string(),
+    };
     let t = text.trim();
     // `get` rather than indexing: byte 11 may fall inside a multi-byte character.
     let prefix = t
@@ -118,9 +122,10 @@ fn parse_filter(text: &str) -> Result<Filter, GraphError> {
         return Err(invalid());
     };
     if !op.eq_ignore_ascii_case("eq") {
-        return Err(GraphError::UnsupportedQuery(format!(
-            "Unsupported or invalid query filter clause specified for property '{prop}': operator '{op}' is not supported by the mock."
-        )));
+        return Err(GraphError::UnsupportedOperator {
+            property: prop.to_string(),
+            operator: op.to_string(),
+        });
     }
     Ok(Filter::Eq {
         property: prop.to_string(),
@@ -156,10 +161,13 @@ impl Filter {
         if allowed.iter().any(|a| a.eq_ignore_ascii_case(prop)) {
             Ok(())
         } else {
-            Err(GraphError::UnsupportedQuery(format!(
-                "Unsupported or invalid query filter clause specified for property '{prop}' of resource '{}'.",
-                f.type_name.trim_start_matches("microsoft.graph.")
-            )))
+            Err(GraphError::UnsupportedFilter {
+                property: prop.clone(),
+                resource: f
+                    .type_name
+                    .trim_start_matches("microsoft.graph.")
+                    .to_string(),
+            })
         }
     }
 
@@ -205,9 +213,10 @@ pub fn select(
                 out.insert(name.clone(), Value::Null);
             }
             None => {
-                return Err(GraphError::OData(format!(
-                    "Parsing OData Select and Expand failed: Could not find a property named '{name}' on type '{type_name}'."
-                )));
+                return Err(GraphError::UnknownSelectProperty {
+                    name: name.clone(),
+                    type_name: type_name.to_string(),
+                });
             }
         }
     }
@@ -257,7 +266,7 @@ fn decode_skiptoken(token: &str) -> Result<usize, GraphError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("mock-offset:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| GraphError::BadRequest("The $skiptoken is invalid.".into()))
+        .ok_or(GraphError::InvalidSkipToken)
 }
 
 #[cfg(test)]

@@ -1,28 +1,30 @@
 //! Models of the first-party APIs the sync server calls. Their real wire protocols are not
 //! public: these are models, documented in `mock-graph/SERVICES.md`, that keep what matters
 //! for authentication — which token each call needs (the resource, the app role or the
-//! Directory Synchronization Accounts role) and what each call changes in the tenant.
+//! Directory Synchronization Accounts role) and what each call changes in the tenant. What they
+//! remember is the directory's `ServiceState`.
 //!
 //! - The synchronization service (resource appId `6bf85cfa-...`): exports directory objects
 //!   into the tenant, and registers the sync application for automatic onboarding (2.5.76.0+).
 //! - The password-writeback service (the password reset service's resource): registers the
 //!   client version, refreshes, and offboards the writeback client.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::super::directory::{
-    AppRoleAssignment, Application, PasswordProfile, ServicePrincipal, User,
-};
-use super::super::fixture::Cloud;
-use super::super::ids::{AppId, ObjectId, Thumbprint};
-use super::super::tenant::Tenant;
-use super::GraphError;
 use super::auth::{Caller, is_sync_account};
+use super::error::GraphError;
 use super::keys;
-use super::objects::body_object;
+use super::payload;
+use crate::cloud::Cloud;
+use crate::directory::{
+    AppRoleAssignment, Application, PasswordProfile, ServicePrincipal, User, WritebackClient,
+};
+use crate::ids::{AppId, ObjectId, Thumbprint, opaque_id};
+use crate::status::Status;
+use crate::tenant::Tenant;
 
 /// The Microsoft Entra AD Synchronization Service, in every cloud.
 pub const SYNC_SERVICE_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
@@ -37,43 +39,6 @@ pub fn password_reset_app_id(cloud: Cloud) -> &'static str {
         Cloud::Usgov => "2e5ecfc8-ea79-48bd-8140-c19324acb278",
         _ => "93625bc8-bfe2-437a-97e0-3d0060024faa",
     }
-}
-
-/// What the service models remember about a tenant (part of its snapshot).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceState {
-    #[serde(default)]
-    pub on_premises_sync_enabled: bool,
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub last_export: Option<OffsetDateTime>,
-    #[serde(default)]
-    pub exported_objects: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_writeback: Option<WritebackClient>,
-}
-
-impl ServiceState {
-    pub fn is_empty(&self) -> bool {
-        *self == ServiceState::default()
-    }
-}
-
-/// The registered password-writeback client.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct WritebackClient {
-    pub client_version: String,
-    /// The appId (application callers) or user id (sync account) that registered it.
-    pub registered_by: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub registered_date_time: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub last_refresh_date_time: Option<OffsetDateTime>,
 }
 
 /// A service call, already routed.
@@ -91,23 +56,20 @@ pub enum ServiceRequest {
 /// A service answer: status and JSON body (none for 204).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceReply {
-    pub status: u16,
+    pub status: Status,
     pub body: Option<Value>,
 }
 
-impl ServiceRequest {
-    pub fn operation(&self) -> &'static str {
-        match self {
-            ServiceRequest::Export(_) => "adsync.export",
-            ServiceRequest::SyncStatus => "adsync.status",
-            ServiceRequest::RegisterApplication(_) => "adsync.registerApplication",
-            ServiceRequest::WritebackRegister(_) => "passwordWriteback.registerClientVersion",
-            ServiceRequest::WritebackRefresh => "passwordWriteback.refresh",
-            ServiceRequest::WritebackOffboard => "passwordWriteback.offboard",
-            ServiceRequest::WritebackGet => "passwordWriteback.get",
+impl ServiceReply {
+    fn ok(body: Option<Value>) -> Self {
+        ServiceReply {
+            status: Status::Ok,
+            body,
         }
     }
+}
 
+impl ServiceRequest {
     /// The appId of the resource a caller's token must be for.
     pub fn resource(&self, cloud: Cloud) -> &'static str {
         match self {
@@ -147,15 +109,12 @@ pub fn execute(
             if !allowed(ADSYNC_ROLE) {
                 return Err(GraphError::Denied);
             }
-            let s = &t.services;
-            Ok(ServiceReply {
-                status: 200,
-                body: Some(json!({
-                    "onPremisesSyncEnabled": s.on_premises_sync_enabled,
-                    "lastExportDateTime": s.last_export.map(rfc3339).unwrap_or(Value::Null),
-                    "exportedObjects": s.exported_objects,
-                })),
-            })
+            let s = &t.directory.services;
+            Ok(ServiceReply::ok(Some(json!({
+                "onPremisesSyncEnabled": s.on_premises_sync_enabled,
+                "lastExportDateTime": s.last_export.map(rfc3339).unwrap_or(Value::Null),
+                "exportedObjects": s.exported_objects,
+            }))))
         }
         ServiceRequest::RegisterApplication(body) => {
             // Only the sync account itself onboards its server automatically.
@@ -168,15 +127,11 @@ pub fn execute(
             if !allowed(WRITEBACK_REGISTER_ROLE) {
                 return Err(GraphError::Denied);
             }
-            let version = body_object(&body)?
+            let version = payload::object(&body)?
                 .get("clientVersion")
                 .and_then(Value::as_str)
                 .filter(|v| valid_version(v))
-                .ok_or_else(|| {
-                    GraphError::BadRequest(
-                        "'clientVersion' must be a version such as 2.5.79.0.".into(),
-                    )
-                })?
+                .ok_or(GraphError::InvalidClientVersion)?
                 .to_string();
             let by = registered_by(caller);
             t.write_with_lag(lag, |t| {
@@ -187,8 +142,8 @@ pub fn execute(
                     last_refresh_date_time: None,
                 };
                 let body = serde_json::to_value(&client).ok();
-                t.services.password_writeback = Some(client);
-                Ok(ServiceReply { status: 200, body })
+                t.directory.services.password_writeback = Some(client);
+                Ok(ServiceReply::ok(body))
             })
         }
         ServiceRequest::WritebackRefresh => {
@@ -198,15 +153,13 @@ pub fn execute(
             t.write_with_lag(lag, |t| {
                 let now = t.now();
                 let client = t
+                    .directory
                     .services
                     .password_writeback
                     .as_mut()
                     .ok_or_else(not_registered)?;
                 client.last_refresh_date_time = Some(now);
-                Ok(ServiceReply {
-                    status: 200,
-                    body: serde_json::to_value(&*client).ok(),
-                })
+                Ok(ServiceReply::ok(serde_json::to_value(&*client).ok()))
             })
         }
         ServiceRequest::WritebackOffboard => {
@@ -214,12 +167,13 @@ pub fn execute(
                 return Err(GraphError::Denied);
             }
             t.write_with_lag(lag, |t| {
-                t.services
+                t.directory
+                    .services
                     .password_writeback
                     .take()
                     .ok_or_else(not_registered)?;
                 Ok(ServiceReply {
-                    status: 204,
+                    status: Status::NoContent,
                     body: None,
                 })
             })
@@ -236,20 +190,18 @@ pub fn execute(
                 return Err(GraphError::Denied);
             }
             let client = t
+                .directory
                 .services
                 .password_writeback
                 .as_ref()
                 .ok_or_else(not_registered)?;
-            Ok(ServiceReply {
-                status: 200,
-                body: serde_json::to_value(client).ok(),
-            })
+            Ok(ServiceReply::ok(serde_json::to_value(client).ok()))
         }
     }
 }
 
 fn not_registered() -> GraphError {
-    GraphError::NotFound("passwordWritebackClient".into())
+    GraphError::not_found("passwordWritebackClient")
 }
 
 fn registered_by(caller: &Caller) -> String {
@@ -299,34 +251,31 @@ struct ExportBody {
 }
 
 fn export(t: &mut Tenant, body: &Value) -> Result<ServiceReply, GraphError> {
-    let batch: ExportBody = serde_json::from_value(body.clone())
-        .map_err(|e| GraphError::BadRequest(format!("The export batch is not valid: {e}")))?;
+    let batch: ExportBody =
+        serde_json::from_value(body.clone()).map_err(|e| GraphError::InvalidExportBatch {
+            detail: e.to_string(),
+        })?;
     for o in &batch.objects {
         if o.object_type != "user" {
-            return Err(GraphError::BadRequest(format!(
-                "The model exports users only, not '{}'.",
-                o.object_type
-            )));
+            return Err(GraphError::ExportsUsersOnly {
+                object_type: o.object_type.clone(),
+            });
         }
         let domain = o
             .user_principal_name
             .rsplit_once('@')
             .map(|(_, d)| d)
             .unwrap_or_default();
-        if !t
-            .verified_domains
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(domain))
-        {
-            return Err(GraphError::BadRequest(format!(
-                "The domain of '{}' is not a verified domain of the tenant.",
-                o.user_principal_name
-            )));
+        if !t.has_domain(domain) {
+            return Err(GraphError::ExportDomainNotVerified {
+                upn: o.user_principal_name.clone(),
+            });
         }
     }
     let now = t.now();
     for o in &batch.objects {
         let existing = t
+            .directory
             .users
             .iter_mut()
             .find(|u| u.on_premises_immutable_id.as_deref() == Some(o.source_anchor.as_str()));
@@ -337,12 +286,12 @@ fn export(t: &mut Tenant, body: &Value) -> Result<ServiceReply, GraphError> {
                 u.account_enabled = o.account_enabled;
             }
             None => {
-                if t.user_by_upn(&o.user_principal_name).is_some() {
+                if t.directory.user_by_upn(&o.user_principal_name).is_some() {
                     return Err(GraphError::SameValue {
                         property: "userPrincipalName",
                     });
                 }
-                t.users.push(User {
+                t.directory.users.push(User {
                     id: ObjectId::new_random(),
                     user_principal_name: o.user_principal_name.clone(),
                     display_name: o.display_name.clone(),
@@ -351,7 +300,7 @@ fn export(t: &mut Tenant, body: &Value) -> Result<ServiceReply, GraphError> {
                     // Synchronized users sign in with their on-premises password; the model
                     // gives them one nobody knows.
                     password_profile: PasswordProfile {
-                        password: super::opaque_id(),
+                        password: opaque_id(),
                         force_change_password_next_sign_in: false,
                     },
                     created_date_time: Some(now),
@@ -361,75 +310,73 @@ fn export(t: &mut Tenant, body: &Value) -> Result<ServiceReply, GraphError> {
             }
         }
     }
-    let before = t.users.len();
-    t.users.retain(|u| {
+    let d = &mut t.directory;
+    let before = d.users.len();
+    d.users.retain(|u| {
         !u.on_premises_immutable_id
             .as_ref()
             .is_some_and(|a| batch.deletions.contains(a))
     });
-    let deleted = before - t.users.len();
-    t.services.on_premises_sync_enabled = true;
-    t.services.last_export = Some(now);
+    let deleted = before - d.users.len();
+    let s = &mut d.services;
+    s.on_premises_sync_enabled = true;
+    s.last_export = Some(now);
     // The count comes from the tenant's fixture or snapshot as much as from exports.
-    t.services.exported_objects = t
-        .services
+    s.exported_objects = s
         .exported_objects
         .saturating_add(u64::try_from(batch.objects.len()).unwrap_or(u64::MAX));
-    Ok(ServiceReply {
-        status: 200,
-        body: Some(
-            json!({"exported": batch.objects.len(), "deleted": deleted, "exportDateTime": rfc3339(now)}),
-        ),
-    })
+    Ok(ServiceReply::ok(Some(
+        json!({"exported": batch.objects.len(), "deleted": deleted, "exportDateTime": rfc3339(now)}),
+    )))
 }
 
 /// Automatic onboarding: registers (or finds) the sync application named `displayName`, adds
 /// the server's certificate, and grants the sync and password-writeback roles.
 fn register_application(t: &mut Tenant, body: &Value) -> Result<ServiceReply, GraphError> {
-    let obj = body_object(body)?;
+    let obj = payload::object(body)?;
     let name = obj
         .get("displayName")
         .and_then(Value::as_str)
         .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| GraphError::BadRequest("'displayName' is required.".into()))?
+        .ok_or(GraphError::DisplayNameRequired)?
         .to_string();
     let credential = keys::add_key_credential(obj.get("keyCredential").unwrap_or(&Value::Null))?;
     let sync_sp = t
+        .directory
         .service_principal_by_app_id(SYNC_SERVICE_APP_ID.parse().unwrap_or(AppId(Uuid::nil())))
         .map(|s| s.id)
-        .ok_or_else(|| {
-            GraphError::BadRequest(
-                "The tenant has no Microsoft Entra AD Synchronization Service principal.".into(),
-            )
-        })?;
+        .ok_or(GraphError::NoSyncServicePrincipal)?;
     let now = t.now();
     let existing = t
+        .directory
         .applications
         .iter()
         .find(|a| a.display_name == name)
         .map(|a| (a.id, a.app_id));
     let (status, app_object, app_id) = match existing {
-        Some((id, app_id)) => (200, id, app_id),
+        Some((id, app_id)) => (Status::Ok, id, app_id),
         None => {
             let (id, app_id) = (ObjectId::new_random(), AppId::new_random());
-            t.applications
+            t.directory
+                .applications
                 .push(Application::new(id, app_id, &name, now));
-            (201, id, app_id)
+            (Status::Created, id, app_id)
         }
     };
-    let sp = match t.service_principal_by_app_id(app_id) {
+    let sp = match t.directory.service_principal_by_app_id(app_id) {
         Some(s) => s.id,
         None => {
             let id = ObjectId::new_random();
             let tenant = t.id.0;
-            t.service_principals
+            t.directory
+                .service_principals
                 .push(ServicePrincipal::for_application(id, app_id, &name, tenant));
             id
         }
     };
     let thumbprint = credential.key.as_deref().map(Thumbprint::sha1_of);
     let mut key_id = credential.key_id;
-    if let Some(app) = t.application_mut(app_object) {
+    if let Some(app) = t.directory.application_mut(app_object) {
         // A retried onboarding with the same certificate must not register it twice.
         match app
             .key_credentials
@@ -443,7 +390,7 @@ fn register_application(t: &mut Tenant, body: &Value) -> Result<ServiceReply, Gr
     let pwr = password_reset_app_id(t.cloud)
         .parse()
         .ok()
-        .and_then(|a| t.service_principal_by_app_id(a))
+        .and_then(|a| t.directory.service_principal_by_app_id(a))
         .map(|s| s.id);
     let mut grants = vec![(sync_sp, ADSYNC_ROLE)];
     if let Some(p) = pwr {
@@ -454,7 +401,7 @@ fn register_application(t: &mut Tenant, body: &Value) -> Result<ServiceReply, Gr
         ]);
     }
     for (resource, value) in grants {
-        let Some(res) = t.service_principal(resource) else {
+        let Some(res) = t.directory.service_principal(resource) else {
             continue;
         };
         let Some(role) = res
@@ -466,14 +413,15 @@ fn register_application(t: &mut Tenant, body: &Value) -> Result<ServiceReply, Gr
             continue;
         };
         let res_name = res.display_name.clone();
-        if t.app_role_assignments
+        if t.directory
+            .app_role_assignments
             .iter()
             .any(|a| a.principal_id == sp && a.resource_id == resource && a.app_role_id == role)
         {
             continue;
         }
-        t.app_role_assignments.push(AppRoleAssignment {
-            id: super::opaque_id(),
+        t.directory.app_role_assignments.push(AppRoleAssignment {
+            id: opaque_id(),
             principal_id: sp,
             principal_type: "ServicePrincipal".into(),
             principal_display_name: Some(name.clone()),

@@ -11,12 +11,12 @@ use std::sync::OnceLock;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
-use crate::core::fixture::TenantFixture;
-use crate::core::ids::TenantId;
-use crate::core::signing::{SigningKey, SigningKeyFixture};
-use crate::core::tenant::Tenant;
 use crate::serve;
 use crate::state::MockState;
+use entra_tenant::fixture::TenantFixture;
+use entra_tenant::ids::TenantId;
+use entra_tenant::signing::{SigningKey, SigningKeyFixture};
+use entra_tenant::tenant::Tenant;
 
 /// A running mock. Stops when dropped.
 pub struct TestServer {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::ids::{AppId, ObjectId, Thumbprint};
+use crate::ids::{AppId, ObjectId, Thumbprint};
 
 /// Binary properties (certificate DER, `customKeyIdentifier`) travel as standard base64 in Graph.
 pub mod base64_bytes {
