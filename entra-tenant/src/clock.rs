@@ -112,6 +112,26 @@ impl VirtualClock {
         }
     }
 
+    /// Whether the clock stands still (moves only when told to).
+    pub fn is_frozen(&self) -> bool {
+        self.frozen_at.is_some()
+    }
+
+    /// Stops the clock at the time it shows; a frozen clock stays as it is.
+    pub fn freeze(&mut self) {
+        if self.frozen_at.is_none() {
+            self.frozen_at = Some(trim(self.now()));
+        }
+    }
+
+    /// Lets the clock run on from the time it shows, following the system clock from there; a
+    /// running clock stays as it is.
+    pub fn unfreeze(&mut self) {
+        if let Some(at) = self.frozen_at.take() {
+            self.offset = at - OffsetDateTime::now_utc();
+        }
+    }
+
     /// Moves the clock by `by`, or leaves it where it is if that would leave the range.
     pub fn advance(&mut self, by: Duration) -> Result<(), ClockOutOfRange> {
         let now = self.now();
@@ -157,6 +177,25 @@ mod tests {
         assert_eq!(c.now(), datetime!(2026-05-31 0:00 UTC));
         c.set(datetime!(2030-01-01 0:00 UTC)).expect("in range");
         assert_eq!(c.now(), datetime!(2030-01-01 0:00 UTC));
+    }
+
+    #[test]
+    fn freezing_keeps_the_time_and_unfreezing_runs_on_from_it() {
+        let mut c = VirtualClock::system();
+        c.advance(Duration::days(400)).expect("in range");
+        c.freeze();
+        assert!(c.is_frozen());
+        let at = c.now();
+        assert!(at - OffsetDateTime::now_utc() > Duration::days(399));
+        c.freeze();
+        assert_eq!(c.now(), at, "freezing twice changes nothing");
+        c.unfreeze();
+        assert!(!c.is_frozen());
+        let ahead = c.now() - at;
+        assert!(
+            ahead >= Duration::ZERO && ahead < Duration::seconds(5),
+            "{ahead}"
+        );
     }
 
     #[test]

@@ -201,6 +201,13 @@ impl FaultRules {
         self.rules.clear();
     }
 
+    /// Removes the rule `id`; whether there was one.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let before = self.rules.len();
+        self.rules.retain(|r| r.id != id);
+        self.rules.len() != before
+    }
+
     /// The first rule that still applies to `req`, counting this request against it.
     pub fn take_match(&mut self, req: &RequestKey<'_>) -> Option<FaultRule> {
         let rule = self

@@ -11,6 +11,8 @@
 //!   `status::Status`; `jose` and `x509` read tokens and certificates.
 //! - The test's controls beside a tenant (`controls`): `faults`, `journal`, `replication`, all
 //!   naming requests by `operation::Operation`.
+//! - `summary`: a tenant as a person reads it (the inspector's view: credentials with their
+//!   thumbprints, expiry on the tenant's clock and foreign marks; assignments; users' roles).
 //! - `json`: JSON bodies read so that errors name the member at fault.
 //! - `testing` (feature `testing`): a software certificate for tests.
 
@@ -31,6 +33,7 @@ pub mod replication;
 pub mod roles;
 pub mod signing;
 pub mod status;
+pub mod summary;
 pub mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -77,6 +77,8 @@ operations! {
     RoleAssignmentsGet = "roleAssignments.get",
     RoleAssignmentsList = "roleAssignments.list",
     RoleAssignmentsDelete = "roleAssignments.delete",
+    /// The list of delegated permission grants.
+    OAuth2PermissionGrantsList = "oauth2PermissionGrants.list",
     /// The organization, as a list or by id.
     OrganizationGet = "organization.get",
     MeGet = "me.get",
@@ -152,7 +154,7 @@ mod tests {
                 "{op} twice"
             );
         }
-        assert_eq!(Operation::ALL.len(), 47);
+        assert_eq!(Operation::ALL.len(), 48);
     }
 
     #[test]

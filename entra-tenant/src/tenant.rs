@@ -14,8 +14,8 @@ use crate::clock::{ClockOutOfRange, EARLIEST, LATEST, VirtualClock};
 use crate::cloud::Cloud;
 use crate::controls::TestControls;
 use crate::directory::{
-    ASYMMETRIC_X509_CERT, AppRoleAssignment, Application, Directory, KeyCredential,
-    ServicePrincipal, USAGE_VERIFY,
+    ASYMMETRIC_X509_CERT, AppRoleAssignment, Application, CredentialOrigin, CredentialVia,
+    Directory, KeyCredential, ServicePrincipal, USAGE_VERIFY,
 };
 use crate::fixture::{FixtureError, TenantFixture, TenantInfo};
 use crate::ids::{AppId, ObjectId, TenantId, Thumbprint, opaque_id};
@@ -162,6 +162,10 @@ impl Tenant {
             key_type: ASYMMETRIC_X509_CERT.into(),
             usage: USAGE_VERIFY.into(),
             key: Some(certificate_der.to_vec()),
+            added_by: Some(CredentialOrigin {
+                principal_id: None,
+                via: CredentialVia::Test,
+            }),
         };
         self.directory
             .application_mut(app)?

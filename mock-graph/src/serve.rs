@@ -119,7 +119,7 @@ pub async fn prepare(
 }
 
 impl Prepared {
-    /// The ready line of the public contract.
+    /// The ready line of the public contract (`ui`, the inspector page, came last).
     pub fn ready_line(&self) -> String {
         let tenants: Vec<_> = self
             .state
@@ -135,12 +135,19 @@ impl Prepared {
             "url": self.url,
             "ca_pem": self.ca_pem.as_ref().map(|p| p.display().to_string()),
             "tenants": tenants,
+            "ui": format!("{}/_mock/ui/", self.url),
         })
         .to_string()
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes. Live views (the journal's event stream) end then, so
+    /// that they do not hold the graceful shutdown up.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let shutdown = async move {
+            shutdown.await;
+            state.close();
+        };
         server::serve(self.listener, self.tls, router(self.state), shutdown).await
     }
 }

@@ -1,8 +1,13 @@
 //! The mock's shared state: every tenant it serves, each behind its own lock. `MockState` is a
 //! cheap cloneable handle; a request locks one tenant, applies itself, and lets go (no `.await`
-//! happens under a tenant lock, hence std's mutex).
+//! happens under a tenant lock, hence std's mutex). Beside the tenants, the feed of journal
+//! changes that live views listen to (`journal_feed`), and the signal that the server is
+//! closing, which ends those views' streams (`closing`).
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use entra_tenant::journal::JournalEntry;
+use tokio::sync::{broadcast, watch};
 
 use entra_tenant::controls::TestControls;
 use entra_tenant::fixture::{FixtureError, TenantFixture};
@@ -12,9 +17,37 @@ use entra_tenant::tenant::Tenant;
 /// One tenant, shared between requests.
 pub type TenantHandle = Arc<Mutex<Tenant>>;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MockState {
     inner: Arc<RwLock<Vec<Entry>>>,
+    journal: broadcast::Sender<JournalEvent>,
+    closing: Arc<watch::Sender<bool>>,
+}
+
+impl Default for MockState {
+    fn default() -> Self {
+        MockState {
+            inner: Arc::default(),
+            journal: broadcast::channel(JOURNAL_FEED_CAPACITY).0,
+            closing: Arc::new(watch::channel(false).0),
+        }
+    }
+}
+
+/// How many journal changes a slow listener may fall behind before it is told to start over.
+const JOURNAL_FEED_CAPACITY: usize = 1024;
+
+/// A change to a tenant's journal, as live views hear of it.
+#[derive(Clone, Debug)]
+pub struct JournalEvent {
+    pub tenant: TenantId,
+    pub change: JournalChange,
+}
+
+#[derive(Clone, Debug)]
+pub enum JournalChange {
+    Recorded(Box<JournalEntry>),
+    Cleared,
 }
 
 struct Entry {
@@ -159,6 +192,40 @@ impl MockState {
         let domain = fixture.tenant.initial_domain.clone();
         let id = self.add_fixture(fixture)?;
         Ok((id, domain))
+    }
+
+    /// Tells live views that `entry` was recorded in tenant `id`'s journal. Called under the
+    /// tenant's lock, as `journal_cleared` is, so that a view that reads the journal under the
+    /// lock and starts listening before it lets go hears of every later change exactly once.
+    pub fn journal_recorded(&self, id: TenantId, entry: JournalEntry) {
+        // No listener is no error.
+        let _ = self.journal.send(JournalEvent {
+            tenant: id,
+            change: JournalChange::Recorded(Box::new(entry)),
+        });
+    }
+
+    /// Tells live views that tenant `id`'s journal was cleared.
+    pub fn journal_cleared(&self, id: TenantId) {
+        let _ = self.journal.send(JournalEvent {
+            tenant: id,
+            change: JournalChange::Cleared,
+        });
+    }
+
+    /// Listens to every tenant's journal changes from now on.
+    pub fn journal_feed(&self) -> broadcast::Receiver<JournalEvent> {
+        self.journal.subscribe()
+    }
+
+    /// Says that the server is closing: live views end their streams.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Becomes true when the server is closing.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Runs `f` on the tenant `id` under its lock.

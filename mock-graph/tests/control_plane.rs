@@ -590,7 +590,7 @@ async fn the_journal_records_every_request() {
     assert!(first["time"].as_str().unwrap().contains('T'));
     let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
     assert_eq!(
-        keys,
+        keys[..8],
         [
             "time",
             "method",
@@ -600,8 +600,40 @@ async fn the_journal_records_every_request() {
             "error_code",
             "client_id",
             "fault"
-        ]
+        ],
+        "the documented members come first, as they were"
     );
+    // The extensions: a number per entry, the refusal's words, the assertion decoded, and
+    // never the password of the ROPC request.
+    let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(!first.to_string().contains(PASSWORD), "{first}");
+    assert_eq!(first.get("error_message"), None);
+    assert_eq!(
+        entries[1]["error_message"],
+        format!("fault rule {rule} answered 500")
+    );
+    assert_eq!(
+        entries[2]["error_message"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next(),
+        Some("Resource")
+    );
+    let refused = &entries[4];
+    assert!(
+        refused["error_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS700027: "),
+        "{refused}"
+    );
+    let assertion = &refused["client_assertion"];
+    assert_eq!(assertion["header"]["alg"], "RS256", "{refused}");
+    assert_eq!(assertion["claims"]["iss"], app.app_id.to_string());
+    assert!(assertion.get("unreadable").is_none());
+    assert!(entries[3]["client_assertion"]["header"]["x5t"].is_string());
 }
 
 /// AADSTS700027 because no credential of the application has the certificate (a key outside

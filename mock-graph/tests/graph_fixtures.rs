@@ -20,6 +20,8 @@ const SYNC_APP_ID: &str = "5c000000-0000-4000-8000-0000000000a1";
 const SYNC_APP_OBJECT: &str = "5c000000-0000-4000-8000-0000000000b1";
 const SYNC_SP_OBJECT: &str = "5c000000-0000-4000-8000-0000000000c1";
 const SYNC_APP_NAME: &str = "ConnectSyncProvisioning_SYNC01_0123456789ab";
+/// The default fixture's Application Administrator (`appadmin@`).
+const APP_ADMIN: &str = "a1000000-0000-4000-8000-000000000003";
 
 fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
@@ -229,10 +231,13 @@ fn generate_fixtures() {
     let foreign = TestCert::valid("Contoso Helpdesk Automation", fnb, fna);
     write_key("foreign-credential-sync", &own);
     write_key("foreign-credential-foreign", &foreign);
-    let keys = vec![
-        key_credential(&own, &format!("CN={cn}"), nb, na),
-        key_credential(&foreign, "CN=Contoso Helpdesk Automation", fnb, fna),
-    ];
+    // Who added each key (the mock's `addedBy`): the sync application itself, and the
+    // Application Administrator, who does not own the application: a foreign credential.
+    let mut own_key = key_credential(&own, &format!("CN={cn}"), nb, na);
+    own_key["addedBy"] = json!({"principalId": SYNC_SP_OBJECT, "via": "addKey"});
+    let mut foreign_key = key_credential(&foreign, "CN=Contoso Helpdesk Automation", fnb, fna);
+    foreign_key["addedBy"] = json!({"principalId": APP_ADMIN, "via": "update"});
+    let keys = vec![own_key, foreign_key];
     write(
         "foreign-credential",
         &tenant_with_sync_app(

@@ -68,8 +68,12 @@ async fn ready_line_discovery_and_clean_shutdown() {
         .collect();
     assert_eq!(
         keys,
-        ["event", "url", "ca_pem", "tenants"],
-        "the contract's order: {ready}"
+        ["event", "url", "ca_pem", "tenants", "ui"],
+        "the contract's order (`ui` is the extension that came last): {ready}"
+    );
+    assert_eq!(
+        ready["ui"],
+        format!("{}/_mock/ui/", ready["url"].as_str().unwrap())
     );
     assert_eq!(ready["event"], "ready");
     let url = ready["url"].as_str().unwrap();

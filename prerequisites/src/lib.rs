@@ -1,7 +1,7 @@
 //! What some tests need from the machine, and what they do when it is missing.
 //!
-//! A plain `cargo test` on a machine that never ran `cargo xtask setup` lacks swtpm and the
-//! Python environment with MSAL. The tests that need them then **skip visibly**: each writes
+//! A plain `cargo test` on a machine that never ran `cargo xtask setup` lacks swtpm, the
+//! Python environment with MSAL, and headless Chromium with its WebDriver. The tests that need them then **skip visibly**: each writes
 //! one line to the terminal (past libtest's output capture) naming what is missing and the
 //! command that installs it, and returns without checking anything. Skipping, rather than
 //! failing, keeps the other few hundred tests useful to a developer who only changed, say,
@@ -78,6 +78,49 @@ pub fn interop_python(test: &str) -> Option<PathBuf> {
             &format!(
                 "a Python with MSAL ({}; or set MOCK_GRAPH_INTEROP_PYTHON)",
                 python.display()
+            ),
+        );
+        None
+    }
+}
+
+/// Debian's Chromium and its WebDriver (packages `chromium` and `chromium-driver`), for the
+/// tests that drive the inspector page in a real browser.
+#[derive(Clone, Debug)]
+pub struct Chromium {
+    /// The browser (`/usr/bin/chromium`, a wrapper script, which is what chromedriver wants).
+    pub browser: PathBuf,
+    /// `chromedriver`, the W3C WebDriver server for it.
+    pub driver: PathBuf,
+}
+
+/// For a test that needs a real browser: Chromium and chromedriver, or `None` after reporting
+/// the skip. `MOCK_GRAPH_CHROMIUM` and `MOCK_GRAPH_CHROMEDRIVER` name other binaries.
+pub fn chromium(test: &str) -> Option<Chromium> {
+    let named = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(default))
+    };
+    let found = Chromium {
+        browser: named("MOCK_GRAPH_CHROMIUM", "/usr/bin/chromium"),
+        driver: named("MOCK_GRAPH_CHROMEDRIVER", "/usr/bin/chromedriver"),
+    };
+    let driver_runs = Command::new(&found.driver)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if driver_runs && found.browser.is_file() {
+        Some(found)
+    } else {
+        missing(
+            test,
+            &format!(
+                "headless Chromium and its WebDriver ({} and {}; Debian's packages chromium and chromium-driver)",
+                found.browser.display(),
+                found.driver.display()
             ),
         );
         None

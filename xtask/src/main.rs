@@ -1,6 +1,7 @@
 //! `cargo xtask test`: makes a fresh Debian machine with only Rust able to run every test, then
 //! runs them. It installs what is missing and nothing else:
-//! - the apt packages swtpm, swtpm-tools, libtss2-dev and pkg-config (TPM tests, tss-esapi);
+//! - the apt packages swtpm, swtpm-tools, libtss2-dev and pkg-config (TPM tests, tss-esapi),
+//!   chromium and chromium-driver (the inspector page's tests drive a real browser);
 //! - a Python virtual environment with `msal` under `target/interop-venv` (the interop test
 //!   runs Microsoft's own client against the mock);
 //!
@@ -11,7 +12,14 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const APT_PACKAGES: &[&str] = &["swtpm", "swtpm-tools", "libtss2-dev", "pkg-config"];
+const APT_PACKAGES: &[&str] = &[
+    "swtpm",
+    "swtpm-tools",
+    "libtss2-dev",
+    "pkg-config",
+    "chromium",
+    "chromium-driver",
+];
 /// The Python packages of the interop tests, pinned to a major version.
 const PYTHON_PACKAGES: &[&str] = &["msal>=1.31,<2"];
 
@@ -86,6 +94,8 @@ fn apt_packages_present() -> bool {
     have("swtpm")
         && have("swtpm_setup")
         && have("pkg-config")
+        && have("chromium")
+        && have("chromedriver")
         && Command::new("pkg-config")
             .args(["--exists", "tss2-esys"])
             .status()
@@ -106,7 +116,7 @@ fn ensure_apt_packages() -> Result<(), String> {
     if apt_packages_present() {
         Ok(())
     } else {
-        Err("the apt packages installed but swtpm or tss2-esys is still missing".into())
+        Err("the apt packages installed but swtpm, tss2-esys or chromium is still missing".into())
     }
 }
 

@@ -20,9 +20,10 @@ use uuid::Uuid;
 use crate::ids::{AppId, ObjectId};
 
 pub use objects::{
-    ASYMMETRIC_X509_CERT, AppRole, AppRoleAssignment, Application, KeyCredential,
-    OAuth2PermissionGrant, PasswordCredential, PasswordProfile, RequiredResourceAccess,
-    ResourceAccess, RoleAssignment, ServicePrincipal, USAGE_VERIFY, User, base64_bytes,
+    ASYMMETRIC_X509_CERT, AppRole, AppRoleAssignment, Application, CredentialOrigin, CredentialVia,
+    KeyCredential, OAuth2PermissionGrant, PasswordCredential, PasswordProfile,
+    RequiredResourceAccess, ResourceAccess, RoleAssignment, ServicePrincipal, USAGE_VERIFY, User,
+    base64_bytes,
 };
 pub use services::{ServiceState, WritebackClient};
 

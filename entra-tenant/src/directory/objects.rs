@@ -55,6 +55,48 @@ pub struct KeyCredential {
     /// The certificate's DER encoding (public part only).
     #[serde(default, with = "base64_bytes")]
     pub key: Option<Vec<u8>>,
+    /// Fixture-only: who added the credential, as far as the mock knows. Graph never shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<CredentialOrigin>,
+}
+
+/// How a credential came onto its object, kept by the mock beside it (the `addedBy` member of a
+/// keyCredential in fixtures and snapshots; never part of Graph's answers). It decides whether
+/// the credential is foreign (`KeyCredential::is_foreign`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CredentialOrigin {
+    /// The object id of the user or service principal that added it; `None` when no principal
+    /// did (a test arranged the tenant in-process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<ObjectId>,
+    pub via: CredentialVia,
+}
+
+/// The way a credential was added.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum CredentialVia {
+    /// `addKey` on the object, with a proof signed by one of its certificates.
+    AddKey,
+    /// `keyCredentials` in the body that created the object.
+    Create,
+    /// A PATCH of the object's `keyCredentials`.
+    Update,
+    /// Written into a fixture by hand (with the principal it stands for).
+    Fixture,
+    /// Added in-process by a test (`Tenant::add_certificate`).
+    Test,
+}
+
+impl CredentialOrigin {
+    /// Added by `principal` through Graph.
+    pub fn graph(principal: ObjectId, via: CredentialVia) -> Self {
+        CredentialOrigin {
+            principal_id: Some(principal),
+            via,
+        }
+    }
 }
 
 pub const ASYMMETRIC_X509_CERT: &str = "AsymmetricX509Cert";
@@ -75,6 +117,15 @@ impl KeyCredential {
 
     pub fn is_valid_at(&self, now: OffsetDateTime) -> bool {
         self.start_date_time <= now && now < self.end_date_time
+    }
+
+    /// Whether the credential is foreign to its object: added by a principal other than the
+    /// object's own service principal (`own`) and other than one of its `owners` (Entra makes
+    /// the user or application that creates an application its owner). `None` when the mock
+    /// does not know who added it (no `addedBy`, or no principal in it).
+    pub fn is_foreign(&self, own: Option<ObjectId>, owners: &[ObjectId]) -> Option<bool> {
+        let by = self.added_by.as_ref()?.principal_id?;
+        Some(Some(by) != own && !owners.contains(&by))
     }
 }
 
@@ -288,13 +339,27 @@ fn default_consent_type() -> String {
     "AllPrincipals".to_string()
 }
 
-/// Fixture-only part of a user: the password Graph never returns.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// Fixture-only part of a user: the password Graph never returns. A user without one (an
+/// imported user: Graph never gives passwords out) cannot sign in with a password until a
+/// fixture or snapshot gives it one.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordProfile {
+    #[serde(default)]
     pub password: String,
     #[serde(default)]
     pub force_change_password_next_sign_in: bool,
+}
+
+impl PasswordProfile {
+    /// Whether the user has a password to sign in with.
+    pub fn is_set(&self) -> bool {
+        !self.password.is_empty()
+    }
+
+    fn is_unset(&self) -> bool {
+        *self == PasswordProfile::default()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -307,6 +372,7 @@ pub struct User {
     pub mail_nickname: Option<String>,
     #[serde(default = "default_true")]
     pub account_enabled: bool,
+    #[serde(default, skip_serializing_if = "PasswordProfile::is_unset")]
     pub password_profile: PasswordProfile,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub created_date_time: Option<OffsetDateTime>,

@@ -12,7 +12,9 @@ use super::payload;
 use super::query::{Filterable, Object, QueryOptions, select, to_object};
 use super::request::{Collection, Context, EntitySet, Key, Outcome, Reply};
 use super::service_principals;
-use crate::directory::{Application, KeyCredential, RequiredResourceAccess};
+use crate::directory::{
+    Application, CredentialOrigin, CredentialVia, KeyCredential, RequiredResourceAccess,
+};
 use crate::ids::{AppId, ObjectId};
 use crate::tenant::Tenant;
 
@@ -101,6 +103,7 @@ struct ApplicationChange {
 fn application_change(
     body: &Value,
     existing_keys: &[KeyCredential],
+    origin: &CredentialOrigin,
 ) -> Result<ApplicationChange, GraphError> {
     let mut c = ApplicationChange::default();
     for (k, v) in payload::object(body)? {
@@ -125,7 +128,7 @@ fn application_change(
                 })
             }
             "keyCredentials" => {
-                c.key_credentials = Some(keys::replace_collection(v, existing_keys)?)
+                c.key_credentials = Some(keys::replace_collection(v, existing_keys, origin)?)
             }
             "requiredResourceAccess" => {
                 c.required_resource_access = Some(required_resource_access(v)?)
@@ -216,7 +219,8 @@ pub fn list_applications(t: &Tenant, caller: &Caller) -> Result<Vec<Object>, Gra
 
 pub fn create_application(t: &mut Tenant, caller: &Caller, body: &Value) -> Outcome {
     authorize(t, caller, Need::WriteApplication(None))?;
-    let change = application_change(body, &[])?;
+    let origin = CredentialOrigin::graph(caller.object_id(), CredentialVia::Create);
+    let change = application_change(body, &[], &origin)?;
     if change
         .display_name
         .as_deref()
@@ -240,7 +244,8 @@ pub fn create_application(t: &mut Tenant, caller: &Caller, body: &Value) -> Outc
 pub fn update_application(t: &mut Tenant, caller: &Caller, key: &Key, body: &Value) -> Outcome {
     let app = find_application(t, key)?;
     authorize(t, caller, Need::WriteApplication(Some(app)))?;
-    let change = application_change(body, &app.key_credentials)?;
+    let origin = CredentialOrigin::graph(caller.object_id(), CredentialVia::Update);
+    let change = application_change(body, &app.key_credentials, &origin)?;
     let id = app.id;
     if let Some(a) = t.directory.application_mut(id) {
         apply_application_change(a, change);

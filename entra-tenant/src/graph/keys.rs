@@ -13,7 +13,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::error::GraphError;
 use super::query::{Object, to_object};
-use crate::directory::{ASYMMETRIC_X509_CERT, KeyCredential};
+use crate::directory::{ASYMMETRIC_X509_CERT, CredentialOrigin, KeyCredential};
 use crate::ids::Thumbprint;
 
 /// A key credential as a client sends it.
@@ -38,26 +38,30 @@ struct KeyCredentialInput {
     key: Option<String>,
 }
 
-/// A key credential as Graph shows it: `key` only when asked for on a single object.
+/// A key credential as Graph shows it: `key` only when asked for on a single object, and
+/// never the mock's own `addedBy`.
 pub fn key_credential_view(k: &KeyCredential, with_key: bool) -> Object {
     let mut o = to_object(k);
-    if !with_key {
-        o.insert("key".into(), Value::Null);
-    }
+    graph_shape(&mut o, with_key);
     o
 }
 
-/// The `keyCredentials` of a rendered object as Graph shows them: `key` only when asked for.
+/// The `keyCredentials` of a rendered object as Graph shows them: `key` only when asked for,
+/// and never the mock's own `addedBy`.
 pub fn hide_keys(o: &mut Object, with_keys: bool) {
-    if with_keys {
-        return;
-    }
     if let Some(Value::Array(items)) = o.get_mut("keyCredentials") {
         for item in items {
             if let Some(k) = item.as_object_mut() {
-                k.insert("key".into(), Value::Null);
+                graph_shape(k, with_keys);
             }
         }
+    }
+}
+
+fn graph_shape(k: &mut Object, with_key: bool) {
+    k.remove("addedBy");
+    if !with_key {
+        k.insert("key".into(), Value::Null);
     }
 }
 
@@ -137,8 +141,12 @@ fn parse_date(text: &str, property: &str) -> Result<OffsetDateTime, GraphError> 
 
 /// Builds a new credential from what a client sent, with Graph's validation and defaults:
 /// dates default to the certificate's validity and must lie within it, `customKeyIdentifier`
-/// defaults to the SHA-1 thumbprint and `displayName` to the certificate's subject.
-fn new_credential(input: KeyCredentialInput) -> Result<KeyCredential, GraphError> {
+/// defaults to the SHA-1 thumbprint and `displayName` to the certificate's subject. `origin` is
+/// who adds it, kept beside it by the mock.
+fn new_credential(
+    input: KeyCredentialInput,
+    origin: &CredentialOrigin,
+) -> Result<KeyCredential, GraphError> {
     let key_type = input
         .key_type
         .ok_or(GraphError::RequiredOnKeyCredential { property: "type" })?;
@@ -210,6 +218,7 @@ fn new_credential(input: KeyCredentialInput) -> Result<KeyCredential, GraphError
         key_type,
         usage,
         key: Some(der),
+        added_by: Some(origin.clone()),
     })
 }
 
@@ -220,10 +229,12 @@ fn parse_input(v: &Value) -> Result<KeyCredentialInput, GraphError> {
 }
 
 /// The new `keyCredentials` collection of a PATCH. Credentials that name an existing `keyId`
-/// keep what is stored (clients resend them with `key` null, as GET gave it); the rest are new.
+/// keep what is stored (clients resend them with `key` null, as GET gave it); the rest are new,
+/// added by `origin`.
 pub fn replace_collection(
     input: &Value,
     existing: &[KeyCredential],
+    origin: &CredentialOrigin,
 ) -> Result<Vec<KeyCredential>, GraphError> {
     let items = input.as_array().ok_or(GraphError::KeyCredentialsNotArray)?;
     let mut out: Vec<KeyCredential> = Vec::new();
@@ -245,7 +256,7 @@ pub fn replace_collection(
                 }
                 old.clone()
             }
-            None => new_credential(parsed)?,
+            None => new_credential(parsed, origin)?,
         };
         if out.iter().any(|k| k.key_id == credential.key_id) {
             return Err(GraphError::DuplicateKeyId {
@@ -257,8 +268,11 @@ pub fn replace_collection(
     Ok(out)
 }
 
-/// The credential of an addKey request (`keyId` is Graph's to choose).
-pub fn add_key_credential(input: &Value) -> Result<KeyCredential, GraphError> {
+/// The credential of an addKey request (`keyId` is Graph's to choose), added by `origin`.
+pub fn add_key_credential(
+    input: &Value,
+    origin: &CredentialOrigin,
+) -> Result<KeyCredential, GraphError> {
     if !input.is_object() {
         return Err(GraphError::RequiredProperty {
             property: "keyCredential",
@@ -266,7 +280,7 @@ pub fn add_key_credential(input: &Value) -> Result<KeyCredential, GraphError> {
     }
     let mut parsed = parse_input(input)?;
     parsed.key_id = None;
-    new_credential(parsed)
+    new_credential(parsed, origin)
 }
 
 #[cfg(test)]

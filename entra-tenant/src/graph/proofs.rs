@@ -13,7 +13,9 @@ use super::keys::{self, key_credential_view};
 use super::payload;
 use super::request::{Context, Key, Outcome, Reply};
 use super::service_principals::find_service_principal;
-use crate::directory::{ASYMMETRIC_X509_CERT, KeyCredential, USAGE_VERIFY};
+use crate::directory::{
+    ASYMMETRIC_X509_CERT, CredentialOrigin, CredentialVia, KeyCredential, USAGE_VERIFY,
+};
 use crate::ids::{ObjectId, Thumbprint};
 use crate::jose::{self, RsaAlgorithm};
 use crate::status::Status;
@@ -238,18 +240,20 @@ pub fn roll_key(
 ) -> Outcome {
     let proven = proven_owner(t, caller, owner, key, body)?;
     match roll {
-        Roll::Add => add_key(t, owner, proven),
+        Roll::Add => add_key(t, caller, owner, proven),
         Roll::Remove => remove_key(t, owner, proven),
     }
 }
 
-/// `addKey`: the new certificate of the body.
-fn add_key(t: &mut Tenant, owner: KeyOwner, proven: ProvenOwner<'_>) -> Outcome {
+/// `addKey`: the new certificate of the body, added by `caller`.
+fn add_key(t: &mut Tenant, caller: &Caller, owner: KeyOwner, proven: ProvenOwner<'_>) -> Outcome {
     let ProvenOwner { id, body: obj, .. } = proven;
     if obj.get("passwordCredential").is_some_and(|p| !p.is_null()) {
         return Err(GraphError::AddKeyPasswordCredential);
     }
-    let credential = keys::add_key_credential(obj.get("keyCredential").unwrap_or(&Value::Null))?;
+    let origin = CredentialOrigin::graph(caller.object_id(), CredentialVia::AddKey);
+    let credential =
+        keys::add_key_credential(obj.get("keyCredential").unwrap_or(&Value::Null), &origin)?;
     let view = key_credential_view(&credential, false);
     if let Some(list) = credentials_mut(t, owner, id) {
         list.push(credential);

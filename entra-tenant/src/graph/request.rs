@@ -90,6 +90,8 @@ pub enum GraphRequest {
     GetRoleAssignment(String),
     CreateRoleAssignment(Value),
     DeleteRoleAssignment(String),
+    /// `oauth2PermissionGrants`: the delegated permission grants.
+    ListGrants(QueryOptions),
     /// The organization: the list (`None`) or one by id.
     Organization(Option<String>, QueryOptions),
     Me(QueryOptions),
@@ -108,6 +110,7 @@ pub enum EntitySet {
     /// A directory role's members.
     DirectoryObjects,
     RoleAssignments,
+    OAuth2PermissionGrants,
     Organization,
 }
 

@@ -10,7 +10,7 @@ use super::keys;
 use super::payload::{self, passed_over};
 use super::query::{Filterable, Object, QueryOptions, select, to_object};
 use super::request::{Collection, Context, EntitySet, Key, Outcome, Reply};
-use crate::directory::ServicePrincipal;
+use crate::directory::{CredentialOrigin, CredentialVia, ServicePrincipal};
 use crate::ids::{AppId, ObjectId};
 use crate::tenant::Tenant;
 
@@ -174,7 +174,10 @@ pub fn update_service_principal(
         match k.as_str() {
             "displayName" => name = Some(payload::string(v, k)?),
             "accountEnabled" => enabled = Some(v.as_bool().ok_or_else(|| GraphError::invalid(k))?),
-            "keyCredentials" => creds = Some(keys::replace_collection(v, &sp.key_credentials)?),
+            "keyCredentials" => {
+                let origin = CredentialOrigin::graph(caller.object_id(), CredentialVia::Update);
+                creds = Some(keys::replace_collection(v, &sp.key_credentials, &origin)?)
+            }
             "id" | "appId" | "appOwnerOrganizationId" | "servicePrincipalType" => {
                 return Err(GraphError::ReadOnlyProperty { name: k.clone() });
             }

@@ -20,7 +20,8 @@ use super::keys;
 use super::payload;
 use crate::cloud::Cloud;
 use crate::directory::{
-    AppRoleAssignment, Application, PasswordProfile, ServicePrincipal, User, WritebackClient,
+    AppRoleAssignment, Application, CredentialOrigin, CredentialVia, PasswordProfile,
+    ServicePrincipal, User, WritebackClient,
 };
 use crate::ids::{AppId, ObjectId, Thumbprint, opaque_id};
 use crate::status::Status;
@@ -340,7 +341,16 @@ fn register_application(t: &mut Tenant, body: &Value) -> Result<ServiceReply, Gr
         .filter(|n| !n.trim().is_empty())
         .ok_or(GraphError::DisplayNameRequired)?
         .to_string();
-    let credential = keys::add_key_credential(obj.get("keyCredential").unwrap_or(&Value::Null))?;
+    // The service adds the certificate on the sync server's behalf: as the application itself
+    // (its service principal, known once it exists).
+    let placeholder = CredentialOrigin {
+        principal_id: None,
+        via: CredentialVia::Create,
+    };
+    let mut credential = keys::add_key_credential(
+        obj.get("keyCredential").unwrap_or(&Value::Null),
+        &placeholder,
+    )?;
     let sync_sp = t
         .directory
         .service_principal_by_app_id(SYNC_SERVICE_APP_ID.parse().unwrap_or(AppId(Uuid::nil())))
@@ -374,6 +384,7 @@ fn register_application(t: &mut Tenant, body: &Value) -> Result<ServiceReply, Gr
             id
         }
     };
+    credential.added_by = Some(CredentialOrigin::graph(sp, CredentialVia::Create));
     let thumbprint = credential.key.as_deref().map(Thumbprint::sha1_of);
     let mut key_id = credential.key_id;
     if let Some(app) = t.directory.application_mut(app_object) {

@@ -74,7 +74,10 @@ pub(super) fn password(tenant: &Tenant, req: &TokenRequest<'_>) -> Result<Grant,
             upn: username.to_string(),
             tenant: tenant.id.to_string(),
         })?;
-    if !constant_time_eq(&user.password_profile.password, password) {
+    // A user without a password (imported: Graph gives none out) cannot sign in with one.
+    if !user.password_profile.is_set()
+        || !constant_time_eq(&user.password_profile.password, password)
+    {
         return Err(LoginError::InvalidUsernameOrPassword);
     }
     if !user.account_enabled {

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{any, get, post};
+use entra_tenant::clock::VirtualClock;
 use entra_tenant::faults::FaultSpec;
 use entra_tenant::fixture::TenantFixture;
 use entra_tenant::ids::TenantId;
@@ -43,7 +44,11 @@ pub fn routes() -> Router<MockState> {
         .route("/_mock/{*rest}", any(limits::not_found))
 }
 
-fn tenant(state: &MockState, tid: &str) -> Result<(TenantId, TenantHandle), ControlError> {
+/// The tenant `tid` names, or the control plane's refusal.
+pub(super) fn tenant(
+    state: &MockState,
+    tid: &str,
+) -> Result<(TenantId, TenantHandle), ControlError> {
     let id: TenantId = tid
         .parse()
         .map_err(|_| ControlError::NotATenantId(tid.to_string()))?;
@@ -53,7 +58,7 @@ fn tenant(state: &MockState, tid: &str) -> Result<(TenantId, TenantHandle), Cont
         .ok_or(ControlError::NoTenant(id))
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(super) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -101,11 +106,13 @@ async fn get_clock(
     Path(tid): Path<String>,
 ) -> Result<Response, ControlError> {
     let (_, h) = tenant(&state, &tid)?;
-    let now = lock(&h).now();
-    Ok(control_json::ok(
-        StatusCode::OK,
-        json!({"now": rfc3339(now)}),
-    ))
+    let t = lock(&h);
+    Ok(control_json::ok(StatusCode::OK, clock_json(&t.clock)))
+}
+
+/// `{"now": ..., "frozen": ...}`.
+fn clock_json(clock: &VirtualClock) -> Value {
+    json!({"now": rfc3339(clock.now()), "frozen": clock.is_frozen()})
 }
 
 #[derive(Deserialize)]
@@ -115,6 +122,9 @@ struct ClockChange {
     advance_seconds: Option<i64>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     set: Option<OffsetDateTime>,
+    /// Stop (`true`) or run on (`false`) from the time the clock shows after the move.
+    #[serde(default)]
+    frozen: Option<bool>,
 }
 
 async fn set_clock(
@@ -126,6 +136,7 @@ async fn set_clock(
     let change: ClockChange = json::from_slice(&body).map_err(ControlError::ClockChange)?;
     let mut t = lock(&handle);
     match (change.advance_seconds, change.set) {
+        (None, None) if change.frozen.is_some() => {}
         (Some(n), None) => t.try_advance_clock(Duration::seconds(n)).map_err(|error| {
             ControlError::ClockOutOfRange {
                 field: "advance_seconds",
@@ -140,12 +151,14 @@ async fn set_clock(
             })?,
         _ => return Err(ControlError::ClockAmbiguous),
     }
+    match change.frozen {
+        Some(true) => t.clock.freeze(),
+        Some(false) => t.clock.unfreeze(),
+        None => {}
+    }
     // Writes held back by replication lag may be due now.
     t.settle_replication();
-    Ok(control_json::ok(
-        StatusCode::OK,
-        json!({"now": rfc3339(t.now())}),
-    ))
+    Ok(control_json::ok(StatusCode::OK, clock_json(&t.clock)))
 }
 
 async fn add_fault(
@@ -193,7 +206,9 @@ async fn clear_requests(
     State(state): State<MockState>,
     Path(tid): Path<String>,
 ) -> Result<StatusCode, ControlError> {
-    let (_, h) = tenant(&state, &tid)?;
-    lock(&h).controls.journal.clear();
+    let (id, h) = tenant(&state, &tid)?;
+    let mut t = lock(&h);
+    t.controls.journal.clear();
+    state.journal_cleared(id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -44,9 +44,11 @@ pub enum ControlError {
     /// The snapshot could not be written as JSON (a bug).
     #[error("{0}")]
     Snapshot(serde_json::Error),
-    #[error("expected {{\"advance_seconds\": N}} or {{\"set\": \"<RFC 3339>\"}}: {0}")]
+    #[error(
+        "expected {{\"advance_seconds\": N}}, {{\"set\": \"<RFC 3339>\"}} or {{\"frozen\": true|false}}: {0}"
+    )]
     ClockChange(String),
-    #[error("give exactly one of `advance_seconds` and `set`")]
+    #[error("give one of `advance_seconds` and `set`, or `frozen`, or one of them and `frozen`")]
     ClockAmbiguous,
     /// A clock move out of range; `field` is the member that asked for it.
     #[error("`{field}`: {error}")]
@@ -56,6 +58,8 @@ pub enum ControlError {
     },
     #[error(transparent)]
     Fault(#[from] FaultError),
+    #[error("tenant {tenant} has no fault rule `{id}`")]
+    NoFaultRule { tenant: TenantId, id: String },
 }
 
 impl ControlError {
@@ -68,7 +72,7 @@ impl ControlError {
             | ControlError::ClockAmbiguous
             | ControlError::ClockOutOfRange { .. }
             | ControlError::Fault(_) => StatusCode::BAD_REQUEST,
-            ControlError::NoTenant(_) => StatusCode::NOT_FOUND,
+            ControlError::NoTenant(_) | ControlError::NoFaultRule { .. } => StatusCode::NOT_FOUND,
             ControlError::AddTenant(e) => match e {
                 AddTenantError::Duplicate(_) => StatusCode::CONFLICT,
                 AddTenantError::Fixture(_) => StatusCode::BAD_REQUEST,

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine;
 use entra_tenant::cloud::Cloud;
+use entra_tenant::journal::DecodedAssertion;
 use entra_tenant::login::{
     self, Endpoint, Form, LoginError, OAuthError, TenantSegment, TokenRequest,
 };
@@ -96,7 +97,9 @@ pub const OBSERVED: Observed = Observed {
 };
 
 /// The operation of the route that matched, the tenant the path names (the user realm's
-/// domain, or the first segment) and the client the token form names.
+/// domain, or the first segment) and the client the token form names. A token request's
+/// client assertion is left in the request's extensions, decoded, for the journal (never a
+/// secret or a password: those are not journaled).
 fn classify(state: &MockState, parts: &mut Parts, body: &Bytes) -> Classified {
     let operation = parts.extensions.get::<MatchedPath>().and_then(|matched| {
         ROUTES
@@ -120,13 +123,21 @@ fn classify(state: &MockState, parts: &mut Parts, body: &Bytes) -> Classified {
         [first, ..] => state.find(first),
         [] => None,
     };
-    let client_id = (operation == Some(Operation::Token))
-        .then(|| {
-            form_urlencoded::parse(body)
-                .find(|(k, _)| k == "client_id")
-                .map(|(_, v)| v.into_owned())
-        })
-        .flatten();
+    let field = |name: &str| {
+        (operation == Some(Operation::Token))
+            .then(|| {
+                form_urlencoded::parse(body)
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+            })
+            .flatten()
+    };
+    let client_id = field("client_id");
+    if let Some(assertion) = field("client_assertion") {
+        parts
+            .extensions
+            .insert(DecodedAssertion::decode(&assertion));
+    }
     Classified {
         operation,
         tenant: tenant.ok_or(NoTenant::Unknown),

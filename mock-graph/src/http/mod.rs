@@ -8,7 +8,8 @@
 //!   `@odata.context`), `control_json` (the control plane's JSON and `ControlError`);
 //!   `status` (the rule tables' statuses on the wire), `origin` (the URL a request came to).
 //! - Services: `login`, `graph`, `services` (the first-party service models), `control` (the
-//!   control plane); `bearer` reads the bearer token Graph and the service models share.
+//!   control plane) and `inspector` (its endpoints for people, and the inspector page);
+//!   `bearer` reads the bearer token Graph and the service models share.
 //! - Layers: `side`, `limits`, `observe`. The transport: `server`, `tls`.
 
 use axum::Router;
@@ -23,6 +24,7 @@ pub mod control_json;
 pub mod entra_json;
 pub mod graph;
 pub mod graph_json;
+pub mod inspector;
 pub mod limits;
 pub mod login;
 pub mod observe;
@@ -57,7 +59,11 @@ pub fn router(state: MockState) -> Router {
             Side::Graph,
             services::OBSERVED,
         ))
-        .merge(control::routes().layer(from_fn_with_state(Side::Control, limits::enforce)))
+        .merge(
+            control::routes()
+                .merge(inspector::routes())
+                .layer(from_fn_with_state(Side::Control, limits::enforce)),
+        )
         // `limits::enforce` has read the body within BODY_LIMIT already; a second limit here
         // would be a second place deciding it.
         .layer(DefaultBodyLimit::disable())

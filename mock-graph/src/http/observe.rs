@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use entra_tenant::faults::{FaultRule, RequestKey};
 use entra_tenant::graph::GraphError;
-use entra_tenant::journal::JournalEntry;
+use entra_tenant::journal::{DecodedAssertion, JournalEntry};
 use entra_tenant::login::LoginError;
 use entra_tenant::operation::Operation;
 use http::request::Parts;
@@ -88,6 +88,8 @@ pub async fn observe(State(observer): State<Observer>, req: Request, next: Next)
     let Ok(handle) = classified.tenant else {
         return next.run(Request::from_parts(parts, Body::from(body))).await;
     };
+    // The login side leaves a token request's client assertion here, decoded, for the journal.
+    let client_assertion = parts.extensions.get::<DecodedAssertion>().cloned();
     let method = parts.method.to_string();
     let path = parts.uri.path().to_string();
     let decoded = percent_encoding::percent_decode_str(&path)
@@ -98,7 +100,12 @@ pub async fn observe(State(observer): State<Observer>, req: Request, next: Next)
         method: &method,
         path: &decoded,
     });
-    let record = |status: Option<u16>, error_code: Option<String>, fault: Option<&FaultRule>| {
+    // What the journal says of how the request ended: its status (none for a dropped
+    // connection), the error code and message of a refusal, and the fault rule that applied.
+    let record = |status: Option<u16>,
+                  error_code: Option<String>,
+                  error_message: Option<String>,
+                  fault: Option<&FaultRule>| {
         let mut t = lock(&handle);
         let entry = JournalEntry {
             time: rfc3339(t.now()),
@@ -109,8 +116,14 @@ pub async fn observe(State(observer): State<Observer>, req: Request, next: Next)
             error_code,
             client_id: classified.client_id.clone(),
             fault: fault.map(|f| f.id.clone()),
+            seq: 0,
+            error_message,
+            client_assertion: client_assertion.clone(),
         };
-        t.controls.journal.record(entry);
+        let kept = t.controls.journal.record(entry);
+        // Under the tenant's lock, so that a live view that reads the journal under it and
+        // then listens misses nothing and sees nothing twice.
+        observer.state.journal_recorded(t.id, kept);
     };
     if let Some(rule) = &rule {
         if let Some(delay) = rule.spec.delay() {
@@ -118,7 +131,8 @@ pub async fn observe(State(observer): State<Observer>, req: Request, next: Next)
             tokio::time::sleep(delay).await;
         }
         if rule.spec.drop_connection {
-            record(None, None, Some(rule));
+            let why = format!("fault rule {} dropped the connection", rule.id);
+            record(None, None, Some(why), Some(rule));
             let mut resp = StatusCode::SERVICE_UNAVAILABLE.into_response();
             resp.extensions_mut().insert(DropConnection);
             return resp;
@@ -135,7 +149,14 @@ pub async fn observe(State(observer): State<Observer>, req: Request, next: Next)
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(s));
             }
-            record(Some(status), Some(code), Some(rule));
+            let why = match rule.spec.retry_after {
+                Some(s) => format!(
+                    "fault rule {} answered {status} (Retry-After: {s})",
+                    rule.id
+                ),
+                None => format!("fault rule {} answered {status}", rule.id),
+            };
+            record(Some(status), Some(code), Some(why), Some(rule));
             return resp;
         }
         if let Some(lag) = rule.spec.lag() {
@@ -143,16 +164,33 @@ pub async fn observe(State(observer): State<Observer>, req: Request, next: Next)
         }
     }
     let resp = next.run(Request::from_parts(parts, Body::from(body))).await;
-    let error_code = resp
+    let status = resp.status();
+    let error = resp
         .extensions()
         .get::<LoginError>()
-        .map(|e| e.code().to_string())
+        .map(|e| {
+            (
+                e.code().to_string(),
+                format!("AADSTS{}: {}", e.code(), e.message()),
+            )
+        })
         .or_else(|| {
             resp.extensions()
                 .get::<GraphError>()
-                .map(|e| e.code().to_string())
+                .map(|e| (e.code().to_string(), e.message()))
         })
-        .or_else(|| (!resp.status().is_success()).then(|| resp.status().as_u16().to_string()));
-    record(Some(resp.status().as_u16()), error_code, rule.as_ref());
+        .or_else(|| {
+            (!status.is_success()).then(|| {
+                let reason = status.canonical_reason().unwrap_or("error");
+                (status.as_u16().to_string(), reason.to_string())
+            })
+        });
+    let (error_code, error_message) = error.unzip();
+    record(
+        Some(status.as_u16()),
+        error_code,
+        error_message,
+        rule.as_ref(),
+    );
     resp
 }
