@@ -2141,7 +2141,7 @@ const NUMBERS: &[NumberCase] = &[
         arrange: None,
         who: As::Nobody,
         build: |n| assertion(n, r#""exp": "NaN""#),
-        expect: 401,
+        expect: 400,
         names: "AADSTS50027",
     },
     NumberCase {
@@ -2150,7 +2150,7 @@ const NUMBERS: &[NumberCase] = &[
         arrange: None,
         who: As::Nobody,
         build: |n| assertion(n, r#""exp": "1e400""#),
-        expect: 401,
+        expect: 400,
         names: "AADSTS50027",
     },
     NumberCase {
@@ -2159,7 +2159,7 @@ const NUMBERS: &[NumberCase] = &[
         arrange: None,
         who: As::Nobody,
         build: |n| assertion(n, r#""exp": 1e400"#),
-        expect: 401,
+        expect: 400,
         names: "AADSTS50027",
     },
     NumberCase {

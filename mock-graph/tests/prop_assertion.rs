@@ -334,6 +334,18 @@ enum ThumbEncoding {
     StandardNoPad,
 }
 
+/// The `kid` header.
+#[derive(Clone, Copy, Debug)]
+enum Kid {
+    Absent,
+    /// A name that is no certificate's.
+    Unrelated,
+    /// The certificate's SHA-1 thumbprint in hex, as Microsoft.IdentityModel writes `kid`.
+    Sha1Hex(usize),
+    Empty,
+    NotAString,
+}
+
 /// A whole-segment replacement of the header or payload JSON.
 #[derive(Clone, Copy, Debug)]
 enum Json {
@@ -407,6 +419,7 @@ struct Case {
     alg_raw: Option<&'static str>,
     x5t: Thumb,
     x5t_s256: Thumb,
+    kid: Kid,
     extra_header: Option<(&'static str, &'static str)>,
     header_json: Json,
     header_member: Member,
@@ -487,8 +500,10 @@ fn alg() -> impl Strategy<Value = (&'static str, Option<&'static str>)> {
         100 => Just(("RS256", None)),
         1 => Just(("none", None)),
         1 => Just(("HS256", None)),
-        1 => Just(("RS384", None)),
-        1 => Just(("PS512", None)),
+        8 => Just(("RS384", None)),
+        8 => Just(("RS512", None)),
+        8 => Just(("PS384", None)),
+        8 => Just(("PS512", None)),
         1 => Just(("ES256", None)),
         1 => Just(("rs256", None)),
         1 => Just(("", Some("256"))),
@@ -539,10 +554,19 @@ fn thumbs() -> impl Strategy<Value = (Thumb, Thumb)> {
     ]
 }
 
+fn kid() -> impl Strategy<Value = Kid> {
+    prop_oneof![
+        40 => Just(Kid::Absent),
+        2 => Just(Kid::Unrelated),
+        2 => cert().prop_map(Kid::Sha1Hex),
+        1 => Just(Kid::Empty),
+        1 => Just(Kid::NotAString),
+    ]
+}
+
 fn extra_header() -> impl Strategy<Value = Option<(&'static str, &'static str)>> {
     prop_oneof![
         30 => Just(None),
-        1 => Just(Some(("kid", "\"some-key-id\""))),
         1 => Just(Some(("x5c", "\"not even base64\""))),
         1 => Just(Some(("x5c", "[\"MIIB\"]"))),
         1 => Just(Some(("typ", "42"))),
@@ -668,7 +692,12 @@ fn enc() -> impl Strategy<Value = Enc> {
 }
 
 fn signer() -> impl Strategy<Value = Signer> {
-    let alg = prop_oneof![Just(Alg::Rs256), Just(Alg::Ps256)];
+    let alg = prop_oneof![
+        Just(Alg::Rs256),
+        Just(Alg::Ps256),
+        Just(Alg::Rs512),
+        Just(Alg::Ps384)
+    ];
     prop_oneof![
         // Signed by the key the header names, with the header's padding: see `Case::signer`.
         30 => Just(Signer::Key(usize::MAX, Alg::Rs256)),
@@ -701,7 +730,7 @@ fn post() -> impl Strategy<Value = Post> {
 
 fn case() -> impl Strategy<Value = Case> {
     let request = (client(), resource(), shift());
-    let header = (alg(), thumbs(), extra_header(), json(), member());
+    let header = (alg(), thumbs(), kid(), extra_header(), json(), member());
     let claims = (
         who(),
         prop_oneof![20 => Just(None), 1 => who().prop_map(Some)],
@@ -717,7 +746,7 @@ fn case() -> impl Strategy<Value = Case> {
     (request, header, claims, wire).prop_map(
         |(
             (client, resource, shift),
-            ((alg, alg_raw), (x5t, x5t_s256), extra_header, header_json, header_member),
+            ((alg, alg_raw), (x5t, x5t_s256), kid, extra_header, header_json, header_member),
             (iss, sub, aud, nbf, exp, iat, extra_claim, payload_json, payload_member),
             (header_enc, payload_enc, signer, post),
         )| Case {
@@ -728,6 +757,7 @@ fn case() -> impl Strategy<Value = Case> {
             alg_raw,
             x5t,
             x5t_s256,
+            kid,
             extra_header,
             header_json,
             header_member,
@@ -767,6 +797,10 @@ struct Built {
     token: String,
     now: OffsetDateTime,
     provenance: Option<Provenance>,
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 fn json_str(s: &str) -> String {
@@ -968,6 +1002,16 @@ fn build(w: &World, c: &Case) -> Built {
     if let Some(v) = thumb_json(w, c.x5t_s256, true) {
         header.push(("x5t#S256".into(), v));
     }
+    let kid = match c.kid {
+        Kid::Absent => None,
+        Kid::Unrelated => Some(json_str("some-key-id")),
+        Kid::Sha1Hex(k) => Some(json_str(&hex_upper(&w.sha1[k]))),
+        Kid::Empty => Some(json_str("")),
+        Kid::NotAString => Some("42".to_string()),
+    };
+    if let Some(v) = kid {
+        header.push(("kid".into(), v));
+    }
     if let Some((k, v)) = c.extra_header
         && !header.iter().any(|(n, _)| n == k)
     {
@@ -1010,14 +1054,19 @@ fn build(w: &World, c: &Case) -> Built {
     // The default signer uses the key and padding the header names, as a real client does.
     let signer = match c.signer {
         Signer::Key(usize::MAX, _) => {
-            let named = match (c.x5t_s256, c.x5t) {
-                (Thumb::Of(k, _), _) | (Thumb::Absent, Thumb::Of(k, _)) => k,
+            let named = match (c.x5t_s256, c.x5t, c.kid) {
+                (Thumb::Of(k, _), _, _)
+                | (Thumb::Absent, Thumb::Of(k, _), _)
+                | (Thumb::Absent, Thumb::Absent, Kid::Sha1Hex(k)) => k,
                 _ => K_MAIN,
             };
-            let padding = if c.alg == "RS256" {
-                Alg::Rs256
-            } else {
-                Alg::Ps256
+            let padding = match c.alg {
+                "RS256" => Alg::Rs256,
+                "RS384" => Alg::Rs384,
+                "RS512" => Alg::Rs512,
+                "PS384" => Alg::Ps384,
+                "PS512" => Alg::Ps512,
+                _ => Alg::Ps256,
             };
             Signer::Key(named, padding)
         }
@@ -1177,18 +1226,24 @@ fn numeric_date(v: &Value) -> Option<f64> {
     n.is_finite().then_some(n)
 }
 
-/// A thumbprint header value: base64url or base64, padded or not, of a digest of `len` bytes.
-fn thumbprint(v: &Value, len: usize) -> Option<Vec<u8>> {
+/// A thumbprint header value: base64url or base64, padded or not, of any number of bytes.
+fn thumbprint(v: &Value) -> Option<Vec<u8>> {
     let s = v.as_str()?;
     let unpadded = s
         .strip_suffix("==")
         .or_else(|| s.strip_suffix('='))
         .unwrap_or(s);
-    let bytes = URL_SAFE_NO_PAD
+    URL_SAFE_NO_PAD
         .decode(unpadded)
         .or_else(|_| STANDARD_NO_PAD.decode(unpadded))
-        .ok()?;
-    (bytes.len() == len).then_some(bytes)
+        .ok()
+}
+
+/// How the header names the signing certificate.
+enum Locator {
+    Sha256(Vec<u8>),
+    Sha1(Vec<u8>),
+    Kid(String),
 }
 
 /// The resource of an app-only request, or the refusal (v2 `scope` / v1 `resource`).
@@ -1227,7 +1282,8 @@ fn resource_outcome(endpoint: Endpoint, value: &str) -> Result<(), u32> {
         .iter()
         .any(|(r, _)| !r.trim_end_matches('/').eq_ignore_ascii_case(first))
     {
-        return Err(700022);
+        // Several resources: 70011 as captured at the token endpoint for client credentials.
+        return Err(70011);
     }
     if known(first) { Ok(()) } else { Err(500011) }
 }
@@ -1270,19 +1326,19 @@ fn oracle(w: &World, c: &Case, b: &Built) -> Outcome {
     if decode(s).is_none() {
         return malformed;
     }
-    let alg = match header.get("alg").and_then(Value::as_str) {
-        Some("RS256") => Alg::Rs256,
-        Some("PS256") => Alg::Ps256,
-        _ => return malformed,
+    // `aud` with several values (5002741); an array of one is that value, of none no `aud`.
+    let aud = match claims.get("aud") {
+        Some(Value::Array(values)) if values.len() > 1 => return refused(5002741),
+        Some(Value::Array(values)) => match values.first() {
+            None => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => return malformed,
+        },
+        None => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return malformed,
     };
-    let thumb = match (header.get("x5t#S256"), header.get("x5t")) {
-        (Some(v), _) => thumbprint(v, 32).map(|d| (true, d)),
-        (None, Some(v)) => thumbprint(v, 20).map(|d| (false, d)),
-        (None, None) => None,
-    };
-    let Some((is_sha256, thumb)) = thumb else {
-        return malformed;
-    };
+    // Claims of the wrong type (50027).
     let string_claim = |name: &str| -> Result<Option<&str>, ()> {
         match claims.get(name) {
             None => Ok(None),
@@ -1290,29 +1346,57 @@ fn oracle(w: &World, c: &Case, b: &Built) -> Outcome {
             Some(_) => Err(()),
         }
     };
-    let (Ok(iss), Ok(sub), Ok(Some(aud))) = (
-        string_claim("iss"),
-        string_claim("sub"),
-        string_claim("aud"),
-    ) else {
+    let (Ok(iss), Ok(sub)) = (string_claim("iss"), string_claim("sub")) else {
         return malformed;
     };
-    let Some(exp) = claims.get("exp").and_then(numeric_date) else {
+    let date = |name: &str| -> Result<Option<f64>, ()> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(v) => numeric_date(v).map(Some).ok_or(()),
+        }
+    };
+    let (Ok(exp), Ok(nbf)) = (date("exp"), date("nbf")) else {
         return malformed;
     };
-    let nbf = match claims.get("nbf") {
-        None => None,
-        Some(v) => match numeric_date(v) {
-            Some(n) => Some(n),
+    // Required claims (90014), in the order iss, sub, aud.
+    let (Some(iss), Some(sub), Some(aud)) = (iss, sub, aud) else {
+        return refused(90014);
+    };
+    // The algorithm: not a string (50027), not one Entra takes (5002738).
+    let alg = match header.get("alg") {
+        Some(Value::String(a)) => match a.as_str() {
+            "RS256" => Alg::Rs256,
+            "RS384" => Alg::Rs384,
+            "RS512" => Alg::Rs512,
+            "PS256" => Alg::Ps256,
+            "PS384" => Alg::Ps384,
+            "PS512" => Alg::Ps512,
+            _ => return refused(5002738),
+        },
+        _ => return malformed,
+    };
+    // The key locator: x5t#S256, else x5t, else kid; none at all is 5002723.
+    let locator = match (header.get("x5t#S256"), header.get("x5t"), header.get("kid")) {
+        (Some(v), _, _) => match thumbprint(v) {
+            Some(d) => Locator::Sha256(d),
             None => return malformed,
         },
+        (None, Some(v), _) => match thumbprint(v) {
+            Some(d) => Locator::Sha1(d),
+            None => return malformed,
+        },
+        (None, None, Some(Value::String(k))) if !k.trim().is_empty() => {
+            Locator::Kid(k.trim().to_string())
+        }
+        (None, None, Some(Value::String(_)) | None) => return refused(5002723),
+        (None, None, Some(_)) => return malformed,
     };
 
     // Who (50048, then 700021).
     if iss != sub {
         return refused(50048);
     }
-    if !iss.is_some_and(|i| i.eq_ignore_ascii_case(&client_id)) {
+    if !iss.eq_ignore_ascii_case(&client_id) {
         return refused(700021);
     }
 
@@ -1332,10 +1416,13 @@ fn oracle(w: &World, c: &Case, b: &Built) -> Outcome {
 
     // Which key (700027 not found, then expired).
     let cert_of = |k: usize| -> bool {
-        if is_sha256 {
-            w.sha256[k].as_slice() == thumb.as_slice()
-        } else {
-            w.sha1[k].as_slice() == thumb.as_slice()
+        match &locator {
+            Locator::Sha256(d) => w.sha256[k].as_slice() == d.as_slice(),
+            Locator::Sha1(d) => w.sha1[k].as_slice() == d.as_slice(),
+            Locator::Kid(kid) => {
+                kid.eq_ignore_ascii_case(&hex_upper(&w.sha1[k]))
+                    || thumbprint(&Value::String(kid.clone())).as_deref() == Some(&w.sha1[k][..])
+            }
         }
     };
     let found: Vec<&Credential> = w
@@ -1361,8 +1448,10 @@ fn oracle(w: &World, c: &Case, b: &Built) -> Outcome {
         return Outcome::Refused(700027, Reason::SignatureInvalid);
     }
 
-    // The assertion's own window (700024): nbf − 5 min ≤ now < exp + 5 min.
+    // The assertion's own window (700024): nbf − 5 min ≤ now < exp + 5 min; no `exp` is an
+    // expiry in 1970.
     let now = b.now.unix_timestamp() as f64;
+    let exp = exp.unwrap_or(0.0);
     if nbf.is_some_and(|n| now < n - SKEW) || now >= exp + SKEW {
         return refused(700024);
     }
@@ -1500,6 +1589,10 @@ fn count_outcomes() {
         "7000229",
         "7000112",
         "50027",
+        "5002741",
+        "90014",
+        "5002738",
+        "5002723",
         "50048",
         "700021",
         "700023",
@@ -1508,7 +1601,6 @@ fn count_outcomes() {
         "700027 SignatureInvalid",
         "700024",
         "1002012",
-        "700022",
         "70011",
         "500011",
     ];

@@ -42,6 +42,8 @@ pub struct EntraWorld {
     pub sync_server: Option<Box<super::steps::lifecycle::ScenarioServer>>,
     /// What the Graph steps remember (tokens, service principals, app roles).
     pub graph: super::steps::graph::GraphMemory,
+    /// The id of a second tenant a step added to the scenario's mock.
+    pub other_tenant: Option<String>,
 }
 
 impl fmt::Debug for EntraWorld {
@@ -67,6 +69,7 @@ impl EntraWorld {
             last_client_id: None,
             sync_server: None,
             graph: Default::default(),
+            other_tenant: None,
         })
     }
 

@@ -158,12 +158,17 @@ fn password_profile(v: &Value) -> Result<PasswordProfile, GraphError> {
     if !password_is_complex(password) {
         return Err(GraphError::PasswordComplexity);
     }
+    // "If not set, default is false." (Graph's passwordProfile resource, beta), and the
+    // Azure PowerShell model says the same; a user who must change it cannot use the password
+    // grant (AADSTS50055).
+    let force_change = match o.get("forceChangePasswordNextSignIn") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid()),
+    };
     Ok(PasswordProfile {
         password: password.to_string(),
-        force_change_password_next_sign_in: o
-            .get("forceChangePasswordNextSignIn")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
+        force_change_password_next_sign_in: force_change,
     })
 }
 

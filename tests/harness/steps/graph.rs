@@ -669,6 +669,83 @@ async fn send_add_key(
     Ok(())
 }
 
+// ---- users and service principals an administrator changes
+
+/// Creates a user through Graph (`POST /users`) as `who`; `extra` goes into the password
+/// profile (`forceChangePasswordNextSignIn`) or the user (`accountEnabled`).
+async fn create_user(
+    w: &mut EntraWorld,
+    who: &str,
+    name: &str,
+    password: &str,
+    enabled: bool,
+    force_change: Option<bool>,
+) -> anyhow::Result<()> {
+    let token = user_token(w, who).await?;
+    let mut profile = json!({"password": password});
+    if let Some(force) = force_change {
+        profile["forceChangePasswordNextSignIn"] = json!(force);
+    }
+    let body = json!({
+        "accountEnabled": enabled,
+        "displayName": name,
+        "mailNickname": name,
+        "userPrincipalName": upn(w, name),
+        "passwordProfile": profile,
+    });
+    call(w, Some(&token), "POST", "users", Some(body)).await?;
+    given_succeeded(w, "creating the user")
+}
+
+#[given(expr = "the administrator {string} creates the user {string} with the password {string}")]
+async fn creates_user(
+    w: &mut EntraWorld,
+    who: String,
+    name: String,
+    password: String,
+) -> anyhow::Result<()> {
+    create_user(w, &who, &name, &password, true, None).await
+}
+
+#[given(
+    expr = "the administrator {string} creates the user {string} with the password {string} and the account disabled"
+)]
+async fn creates_disabled_user(
+    w: &mut EntraWorld,
+    who: String,
+    name: String,
+    password: String,
+) -> anyhow::Result<()> {
+    create_user(w, &who, &name, &password, false, None).await
+}
+
+#[given(
+    expr = "the administrator {string} creates the user {string} with the password {string} and a password change required at next sign-in"
+)]
+async fn creates_user_who_must_change(
+    w: &mut EntraWorld,
+    who: String,
+    name: String,
+    password: String,
+) -> anyhow::Result<()> {
+    create_user(w, &who, &name, &password, true, Some(true)).await
+}
+
+#[given(expr = "the administrator {string} disables the service principal of {string}")]
+async fn disables_sp(w: &mut EntraWorld, who: String, app: String) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let app_id = w.app(&app).app_id.to_string();
+    call(
+        w,
+        Some(&token),
+        "PATCH",
+        &format!("servicePrincipals(appId='{app_id}')"),
+        Some(json!({"accountEnabled": false})),
+    )
+    .await?;
+    given_succeeded(w, "disabling the service principal")
+}
+
 // ---- what Graph answered
 
 #[then(expr = "Graph answers {int}")]

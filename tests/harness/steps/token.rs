@@ -159,6 +159,28 @@ async fn granted(
     w.tenant().grant_app_role(sp, &resource, &role).await
 }
 
+/// A second tenant on the scenario's mock: the default fixture under another id, domain and
+/// display name (the domain's first label, capitalised), its users moved to that domain.
+#[given(expr = "another tenant {string} on the same mock")]
+async fn another_tenant(w: &mut EntraWorld, domain: String) -> anyhow::Result<()> {
+    let mut f = mock_graph::TenantFixture::default_fixture();
+    let old = format!("@{}", f.tenant.initial_domain);
+    f.tenant.id = mock_graph::core::ids::TenantId::new_random();
+    let label = domain.split('.').next().unwrap_or_default();
+    let mut name = label.to_string();
+    if let Some(first) = name.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    f.tenant.display_name = name;
+    f.tenant.initial_domain = domain.clone();
+    for u in &mut f.directory.users {
+        u.user_principal_name = u.user_principal_name.replace(&old, &format!("@{domain}"));
+    }
+    let id = w.mock().state.add_fixture(f)?;
+    w.other_tenant = Some(id.to_string());
+    Ok(())
+}
+
 #[given(expr = "the tenant clock moves forward {int} days")]
 async fn clock_forward(w: &mut EntraWorld, days: i64) {
     w.mock()
@@ -237,6 +259,11 @@ pub const CHANGES: &[&str] = &[
     "the v1 endpoint",
     "the v1 endpoint and the resource by appId",
     "the tenant named by domain",
+    "RS384 and x5t",
+    "RS512 and x5t",
+    "PS384 and x5t#S256",
+    "PS512 and x5t#S256",
+    "only a kid naming the SHA-1 thumbprint",
     "an unknown tenant id",
     "an unknown tenant domain",
     "a malformed tenant",
@@ -256,6 +283,12 @@ pub const CHANGES: &[&str] = &[
     "aud as an array",
     "a duplicated aud claim",
     "no exp",
+    "no iss",
+    "no sub",
+    "no aud",
+    "iss as a number",
+    "ES256 as alg",
+    "a SHA-256 digest in x5t",
     "iss and sub naming another application",
     "sub differing from iss",
     "aud naming another tenant",
@@ -370,6 +403,18 @@ async fn apply(
             call.claims["aud"] = json!(token_url(base, tenant_id, true));
         }
         "the tenant named by domain" => call.tenant = domain.into(),
+        "RS384 and x5t" | "RS512 and x5t" | "PS384 and x5t#S256" | "PS512 and x5t#S256" => {
+            call.alg = match &change[..5] {
+                "RS384" => Alg::Rs384,
+                "RS512" => Alg::Rs512,
+                "PS384" => Alg::Ps384,
+                _ => Alg::Ps512,
+            };
+            call.header = cert.header(call.alg);
+        }
+        "only a kid naming the SHA-1 thumbprint" => {
+            call.header = json!({"alg": "PS256", "typ": "JWT", "kid": sha1.to_hex()});
+        }
         "an unknown tenant id" => call.tenant = uuid::Uuid::new_v4().to_string(),
         "an unknown tenant domain" => call.tenant = "fabrikam.onmicrosoft.com".into(),
         "a malformed tenant" => call.tenant = "not_a_tenant".into(),
@@ -429,6 +474,16 @@ async fn apply(
             call.raw = Some(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)));
         }
         "no exp" => remove(&mut call.claims, "exp"),
+        "no iss" => remove(&mut call.claims, "iss"),
+        "no sub" => remove(&mut call.claims, "sub"),
+        "no aud" => remove(&mut call.claims, "aud"),
+        "iss as a number" => call.claims["iss"] = json!(42),
+        "ES256 as alg" => call.header["alg"] = json!("ES256"),
+        "a SHA-256 digest in x5t" => {
+            // What some libraries send: the SHA-256 thumbprint under the SHA-1 header.
+            call.alg = Alg::Rs256;
+            call.header = json!({"alg": "RS256", "typ": "JWT", "x5t": cert.x5t_s256()});
+        }
         "iss and sub naming another application" => {
             let other = uuid::Uuid::new_v4().to_string();
             call.claims["iss"] = json!(other);
@@ -657,9 +712,14 @@ async fn sign_in(
     scope: &str,
     secret: Option<&str>,
 ) -> anyhow::Result<()> {
+    // A client is an appId, or an application of this scenario by name.
+    let client = w
+        .apps
+        .get(client)
+        .map_or_else(|| client.to_string(), |a| a.app_id.to_string());
     let mut form = vec![
         ("grant_type".to_string(), "password".to_string()),
-        ("client_id".to_string(), client.to_string()),
+        ("client_id".to_string(), client),
         ("username".to_string(), upn.to_string()),
         ("password".to_string(), password.to_string()),
         ("scope".to_string(), scope.to_string()),
@@ -800,6 +860,17 @@ async fn refused(w: &mut EntraWorld, code: u32, error: String, status: u16) -> a
     Ok(())
 }
 
+#[then(expr = "the refusal's suberror is {string}")]
+async fn refusal_suberror(w: &mut EntraWorld, suberror: String) -> anyhow::Result<()> {
+    let body = &w.last().body;
+    anyhow::ensure!(
+        body["suberror"] == suberror.as_str(),
+        "the refusal's suberror is {}: {body}",
+        body["suberror"]
+    );
+    Ok(())
+}
+
 #[then(expr = "the error description mentions {string}")]
 async fn error_mentions(w: &mut EntraWorld, text: String) -> anyhow::Result<()> {
     let description = w.last().body["error_description"]
@@ -818,6 +889,21 @@ fn description(w: &EntraWorld) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+#[then("the error description names the other tenant as the user's identity provider")]
+async fn names_other_tenant(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let other = w
+        .other_tenant
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no step added another tenant"))?;
+    let expected = format!("from identity provider 'https://sts.windows.net/{other}/'");
+    let description = description(w);
+    anyhow::ensure!(
+        description.contains(&expected),
+        "{description:?} does not say {expected:?}"
+    );
+    Ok(())
 }
 
 /// The thumbprint comes from the assertion the scenario sent (its header), not from the answer.
