@@ -132,3 +132,95 @@ Feature: Granting a brought application its permissions through Microsoft Graph
       | a proof naming its appId      |
       | a proof that lives 20 minutes |
       | no proof                      |
+
+  Scenario: A delegated token may do only what its scopes allow, whatever the user's roles
+    Given the administrator "admin@contoso.onmicrosoft.com" registers a public client application "Reader"
+    And the administrator "admin@contoso.onmicrosoft.com" consents to "User.Read" of "Microsoft Graph" for "Reader" on behalf of every user
+    When "admin@contoso.onmicrosoft.com" signs in with the password "Passw0rd!" through "Reader" for "https://graph.microsoft.com/.default"
+    Then a token is issued
+    And the token's "scp" claim is "User.Read"
+    And the token's "wids" claim is "62e90394-69f5-4237-9190-012177145e10"
+    When the last token is used to read "applications" from Graph
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    And Graph's error message is "Insufficient privileges to complete the operation."
+    When the last token is used to read "servicePrincipals" from Graph
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    When the last token is used to read "directoryRoles" from Graph
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    When the last token is used to read "users" from Graph
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    When the last token is used to read "me" from Graph
+    Then Graph answers 200
+    When the last token is used to read "organization" from Graph
+    Then Graph answers 200
+
+  Scenario: An administrator consents for a public client through Graph, changes the consent and takes it back
+    Given the administrator "admin@contoso.onmicrosoft.com" registers a public client application "Reader"
+    When "user@contoso.onmicrosoft.com" signs in with the password "Passw0rd!" through "Reader" for "https://graph.microsoft.com/.default"
+    Then the request is refused with AADSTS65001, error "invalid_grant" and status 400
+    And the refusal's suberror is "consent_required"
+    When the administrator "appadmin@contoso.onmicrosoft.com" consents to "User.Read Application.Read.All" of "Microsoft Graph" for "Reader" on behalf of every user
+    Then Graph answers 201
+    When the administrator "appadmin@contoso.onmicrosoft.com" lists the permission grants of "Reader"
+    Then Graph answers 200
+    And the answer is one permission grant for every user with the scope "User.Read Application.Read.All"
+    When "user@contoso.onmicrosoft.com" signs in with the password "Passw0rd!" through "Reader" for "https://graph.microsoft.com/.default"
+    Then a token is issued
+    And the token's "scp" claim is "User.Read Application.Read.All"
+    When the last token is used to read "applications" from Graph
+    Then Graph answers 200
+    When the administrator "appadmin@contoso.onmicrosoft.com" changes the scope of the permission grant to "User.Read"
+    Then Graph answers 204
+    When the administrator "appadmin@contoso.onmicrosoft.com" reads the permission grant
+    Then Graph answers 200
+    And the answer is one permission grant for every user with the scope "User.Read"
+    When "user@contoso.onmicrosoft.com" signs in with the password "Passw0rd!" through "Reader" for "https://graph.microsoft.com/.default"
+    Then the token's "scp" claim is "User.Read"
+    When the administrator "appadmin@contoso.onmicrosoft.com" deletes the permission grant
+    Then Graph answers 204
+    When "user@contoso.onmicrosoft.com" signs in with the password "Passw0rd!" through "Reader" for "https://graph.microsoft.com/.default"
+    Then the request is refused with AADSTS65001, error "invalid_grant" and status 400
+
+  Scenario: The same consent twice is refused
+    Given the administrator "admin@contoso.onmicrosoft.com" registers a public client application "Reader"
+    And the administrator "admin@contoso.onmicrosoft.com" consents to "User.Read" of "Microsoft Graph" for "Reader" on behalf of every user
+    When the administrator "admin@contoso.onmicrosoft.com" consents to "User.Read" of "Microsoft Graph" for "Reader" on behalf of every user
+    Then Graph answers 409 with error code "Request_MultipleObjectsWithSameKeyValue"
+    And Graph's error message is "Permission entry already exists."
+
+  Scenario: Neither an ordinary user nor a Hybrid Identity Administrator consents for everyone
+    Given the administrator "admin@contoso.onmicrosoft.com" registers a public client application "Reader"
+    When the user "user@contoso.onmicrosoft.com" consents to "User.Read" of "Microsoft Graph" for "Reader" on behalf of every user
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" consents to "User.Read" of "Microsoft Graph" for "Reader" on behalf of every user
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+
+  Scenario: isFallbackPublicClient decides whether the password grant needs the client's credential
+    Given the administrator "admin@contoso.onmicrosoft.com" consents to "User.Read" of "Microsoft Graph" for "ContosoSync" on behalf of every user
+    When "user@contoso.onmicrosoft.com" signs in with the password "Passw0rd!" through "ContosoSync" for "https://graph.microsoft.com/.default"
+    Then the request is refused with AADSTS7000218, error "invalid_client" and status 401
+    When the administrator "admin@contoso.onmicrosoft.com" sets isFallbackPublicClient of "ContosoSync" to true
+    Then Graph answers 204
+    When "user@contoso.onmicrosoft.com" signs in with the password "Passw0rd!" through "ContosoSync" for "https://graph.microsoft.com/.default"
+    Then a token is issued
+    And the token's "appidacr" claim is "0"
+    And the token's "scp" claim is "User.Read"
+
+  Scenario: An Application Administrator grants the synchronization and password reset roles, but not Microsoft Graph's
+    When the administrator "appadmin@contoso.onmicrosoft.com" grants "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service" to "ContosoSync"
+    Then Graph answers 201
+    When the administrator "appadmin@contoso.onmicrosoft.com" grants "PasswordWriteback.RefreshClient.All" of "Microsoft password reset service" to "ContosoSync"
+    Then Graph answers 201
+    When the administrator "appadmin@contoso.onmicrosoft.com" grants "Application.Read.All" of "Microsoft Graph" to "ContosoSync"
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    When "ContosoSync" requests a token for "https://graph.microsoft.com/.default"
+    Then a token is issued with the roles "none"
+    When the administrator "admin@contoso.onmicrosoft.com" grants "Application.Read.All" of "Microsoft Graph" to "ContosoSync"
+    Then Graph answers 201
+    When "ContosoSync" requests a token for "https://graph.microsoft.com/.default"
+    Then a token is issued with the roles "Application.Read.All"
+
+  Scenario: An Application Administrator consents to delegated permissions of Microsoft Graph
+    Given the administrator "admin@contoso.onmicrosoft.com" registers a public client application "Reader"
+    When the administrator "appadmin@contoso.onmicrosoft.com" consents to "User.Read" of "Microsoft Graph" for "Reader" on behalf of every user
+    Then Graph answers 201

@@ -9,6 +9,7 @@ use super::applications::{self as apps, APPLICATION_EXTRA, APPLICATION_FILTER};
 use super::assignments::{self, ASSIGNMENT_FILTER};
 use super::auth::Caller;
 use super::error::GraphError;
+use super::grants::{self, GRANT_FILTER};
 use super::organization;
 use super::proofs::{self, KeyOwner, Roll};
 use super::query::{self, Filterable, Object, QueryOptions};
@@ -146,6 +147,19 @@ pub fn execute(
         DeleteRoleAssignment(id) => {
             t.write_with_lag(lag, |t| roles::delete_role_assignment(t, caller, &id))
         }
+        ListGrants(q) => listing(
+            grants::list_grants(t, caller)?,
+            EntitySet::PermissionGrants,
+            &q,
+            &GRANT_FILTER,
+            &[],
+        ),
+        GetGrant(k) => grants::get_grant(t, caller, &k),
+        CreateGrant(body) => t.write_with_lag(lag, |t| grants::create_grant(t, caller, &body)),
+        UpdateGrant(k, body) => {
+            t.write_with_lag(lag, |t| grants::update_grant(t, caller, &k, &body))
+        }
+        DeleteGrant(k) => t.write_with_lag(lag, |t| grants::delete_grant(t, caller, &k)),
         Organization(id, q) => organization::organization(t, caller, id.as_deref(), &q),
         Me(q) => users::me(t, caller, &q),
     }

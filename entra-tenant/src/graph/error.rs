@@ -164,6 +164,10 @@ graph_errors! {
     AppRoleNotFound { resource: ObjectId } => REQUEST_BAD_REQUEST, BadRequest,
         "Permission being assigned was not found on application '{resource}'.";
 
+    // Delegated permission grants.
+    /// https://github.com/hashicorp/terraform-provider-azuread/issues/690
+    PermissionEntryExists => SAME_KEY_VALUE, Conflict, "Permission entry already exists.";
+
     // Users.
     UnverifiedDomain => REQUEST_BAD_REQUEST, BadRequest,
         "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.";

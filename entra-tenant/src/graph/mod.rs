@@ -3,8 +3,9 @@
 //! - `request`: a routed request, its `Key`s and `Collection`s, and the `Reply` (with a typed
 //!   `@odata.context`); `dispatch`: `execute`, the one entry point that applies a request;
 //! - `auth`: bearer-token authentication and authorization as Entra decides it;
-//! - `applications`, `service_principals`, `assignments` (app role assignments), `users`,
-//!   `roles` (directory roles and role assignments), `organization`: the operations;
+//! - `applications`, `service_principals`, `assignments` (app role assignments), `grants`
+//!   (delegated permission grants), `users`, `roles` (directory roles and role assignments),
+//!   `organization`: the operations;
 //! - `keys`: keyCredential validation; `proofs`: addKey / removeKey and their proofs;
 //! - `query`: the OData query options; `payload`: reading request bodies;
 //! - `services`: the first-party service models (`SERVICES.md`);
@@ -15,6 +16,7 @@ pub mod assignments;
 pub mod auth;
 pub mod dispatch;
 pub mod error;
+pub mod grants;
 pub mod keys;
 pub mod organization;
 pub mod payload;

@@ -90,6 +90,11 @@ pub enum GraphRequest {
     GetRoleAssignment(String),
     CreateRoleAssignment(Value),
     DeleteRoleAssignment(String),
+    ListGrants(QueryOptions),
+    GetGrant(Key),
+    CreateGrant(Value),
+    UpdateGrant(Key, Value),
+    DeleteGrant(Key),
     /// The organization: the list (`None`) or one by id.
     Organization(Option<String>, QueryOptions),
     Me(QueryOptions),
@@ -108,6 +113,8 @@ pub enum EntitySet {
     /// A directory role's members.
     DirectoryObjects,
     RoleAssignments,
+    /// `oauth2PermissionGrants`.
+    PermissionGrants,
     Organization,
 }
 

@@ -220,6 +220,7 @@ fn context_fragment(context: &Context, entity: bool) -> String {
         EntitySet::DirectoryRoles => "directoryRoles".to_string(),
         EntitySet::DirectoryObjects => "directoryObjects".to_string(),
         EntitySet::RoleAssignments => "roleManagement/directory/roleAssignments".to_string(),
+        EntitySet::PermissionGrants => "oauth2PermissionGrants".to_string(),
         EntitySet::Organization => "organization".to_string(),
     };
     let select = select

@@ -38,6 +38,10 @@ pub struct GraphMemory {
     service_principals: HashMap<String, String>,
     /// `appRoles` of service principals, by appId.
     app_roles: HashMap<String, Vec<Value>>,
+    /// The id of the last delegated permission grant a step created.
+    grant: Option<String>,
+    /// The access token the last token answer carried, for steps that call Graph with it.
+    held_token: Option<String>,
 }
 
 /// First-party resources by the names the documents use (global cloud), or an appId as is.
@@ -666,6 +670,233 @@ async fn send_add_key(
     if a.status == 200 {
         remember_certificate(w, app, cert_name, cert);
     }
+    Ok(())
+}
+
+// ---- delegated permissions and consent
+
+/// A public client registered through Graph: `POST /applications` with
+/// `isFallbackPublicClient`, then its service principal. It signs in with no credential; its
+/// certificate is never registered.
+#[given(expr = "the administrator {string} registers a public client application {string}")]
+async fn registers_public_client(
+    w: &mut EntraWorld,
+    who: String,
+    name: String,
+) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let app = call(
+        w,
+        Some(&token),
+        "POST",
+        "applications",
+        Some(json!({"displayName": name, "isFallbackPublicClient": true})),
+    )
+    .await?;
+    given_succeeded(w, "registering the application")?;
+    let app_id = app.body["appId"].as_str().unwrap_or_default().to_string();
+    let object_id = app.body["id"].as_str().unwrap_or_default().parse()?;
+    let sp = call(
+        w,
+        Some(&token),
+        "POST",
+        "servicePrincipals",
+        Some(json!({"appId": app_id})),
+    )
+    .await?;
+    given_succeeded(w, "creating the service principal")?;
+    let service_principal_id = Some(sp.body["id"].as_str().unwrap_or_default().parse()?);
+    let now = w.tenant().now();
+    let certificate =
+        TestCertificate::generate_async(now - Duration::days(1), now + Duration::days(30)).await?;
+    w.apps.insert(
+        name,
+        ScenarioApp {
+            app_id: app_id.parse()?,
+            object_id,
+            service_principal_id,
+            certificate,
+        },
+    );
+    Ok(())
+}
+
+/// `POST /oauth2PermissionGrants` for every user (`AllPrincipals`), as admin consent makes it.
+async fn consent(
+    w: &mut EntraWorld,
+    who: &str,
+    scope: &str,
+    resource: &str,
+    app: &str,
+) -> anyhow::Result<()> {
+    let token = user_token(w, who).await?;
+    let resource_id = sp_id(w, &token, &resource_app_id(resource)).await?;
+    let client = w
+        .app(app)
+        .service_principal_id
+        .ok_or_else(|| anyhow::anyhow!("{app} has no service principal"))?;
+    let body = json!({
+        "clientId": client.to_string(),
+        "consentType": "AllPrincipals",
+        "resourceId": resource_id,
+        "scope": scope,
+    });
+    let a = call(
+        w,
+        Some(&token),
+        "POST",
+        "oauth2PermissionGrants",
+        Some(body),
+    )
+    .await?;
+    if let Some(id) = a.body["id"].as_str() {
+        w.graph.grant = Some(id.to_string());
+    }
+    Ok(())
+}
+
+#[given(
+    expr = "the administrator/user {string} consents to {string} of {string} for {string} on behalf of every user"
+)]
+async fn has_consented(
+    w: &mut EntraWorld,
+    who: String,
+    scope: String,
+    resource: String,
+    app: String,
+) -> anyhow::Result<()> {
+    consent(w, &who, &scope, &resource, &app).await?;
+    given_succeeded(w, "granting the delegated permissions")
+}
+
+#[when(
+    expr = "the administrator/user {string} consents to {string} of {string} for {string} on behalf of every user"
+)]
+async fn consents(
+    w: &mut EntraWorld,
+    who: String,
+    scope: String,
+    resource: String,
+    app: String,
+) -> anyhow::Result<()> {
+    consent(w, &who, &scope, &resource, &app).await
+}
+
+#[when(expr = "the administrator {string} lists the permission grants of {string}")]
+async fn lists_grants(w: &mut EntraWorld, who: String, app: String) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let client = w
+        .app(&app)
+        .service_principal_id
+        .ok_or_else(|| anyhow::anyhow!("{app} has no service principal"))?;
+    call(
+        w,
+        Some(&token),
+        "GET",
+        &format!("oauth2PermissionGrants?$filter=clientId eq '{client}'"),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+fn grant_path(w: &EntraWorld) -> anyhow::Result<String> {
+    let id = w
+        .graph
+        .grant
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no step created a permission grant"))?;
+    Ok(format!("oauth2PermissionGrants/{id}"))
+}
+
+#[when(expr = "the administrator {string} reads the permission grant")]
+async fn reads_grant(w: &mut EntraWorld, who: String) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let path = grant_path(w)?;
+    call(w, Some(&token), "GET", &path, None).await?;
+    Ok(())
+}
+
+#[when(expr = "the administrator {string} changes the scope of the permission grant to {string}")]
+async fn changes_grant(w: &mut EntraWorld, who: String, scope: String) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let path = grant_path(w)?;
+    call(
+        w,
+        Some(&token),
+        "PATCH",
+        &path,
+        Some(json!({"scope": scope})),
+    )
+    .await?;
+    Ok(())
+}
+
+#[when(expr = "the administrator {string} deletes the permission grant")]
+async fn deletes_grant(w: &mut EntraWorld, who: String) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let path = grant_path(w)?;
+    call(w, Some(&token), "DELETE", &path, None).await?;
+    Ok(())
+}
+
+/// The grants listed (or the one grant read): exactly one, for every user, with this scope.
+#[then(expr = "the answer is one permission grant for every user with the scope {string}")]
+async fn one_grant(w: &mut EntraWorld, scope: String) -> anyhow::Result<()> {
+    let body = &w.last().body;
+    let grants: Vec<Value> = match body["value"].as_array() {
+        Some(items) => items.clone(),
+        None => vec![body.clone()],
+    };
+    anyhow::ensure!(grants.len() == 1, "{} grants: {body}", grants.len());
+    let g = &grants[0];
+    anyhow::ensure!(
+        g["scope"] == scope.as_str()
+            && g["consentType"] == "AllPrincipals"
+            && g["principalId"].is_null()
+            && g["id"].is_string(),
+        "the grant is {g}"
+    );
+    Ok(())
+}
+
+#[when(expr = "the administrator {string} sets isFallbackPublicClient of {string} to {word}")]
+async fn sets_fallback_public(
+    w: &mut EntraWorld,
+    who: String,
+    app: String,
+    value: String,
+) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let app_id = w.app(&app).app_id.to_string();
+    let flag: bool = value.parse()?;
+    call(
+        w,
+        Some(&token),
+        "PATCH",
+        &format!("applications(appId='{app_id}')"),
+        Some(json!({"isFallbackPublicClient": flag})),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A Graph read with the access token of the last token answer (kept for the next reads).
+#[when(expr = "the last token is used to read {string} from Graph")]
+async fn read_with_last_token(w: &mut EntraWorld, path: String) -> anyhow::Result<()> {
+    if let Some(token) = w
+        .last
+        .as_ref()
+        .and_then(|a| a.body["access_token"].as_str())
+    {
+        w.graph.held_token = Some(token.to_string());
+    }
+    let token = w
+        .graph
+        .held_token
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no token answer came before this step"))?;
+    call(w, Some(&token), "GET", &path, None).await?;
     Ok(())
 }
 
