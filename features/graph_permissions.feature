@@ -224,3 +224,22 @@ Feature: Granting a brought application its permissions through Microsoft Graph
     Given the administrator "admin@contoso.onmicrosoft.com" registers a public client application "Reader"
     When the administrator "appadmin@contoso.onmicrosoft.com" consents to "User.Read" of "Microsoft Graph" for "Reader" on behalf of every user
     Then Graph answers 201
+
+  Scenario: A certificate on the service principal authenticates the application and hides from its registration
+    Given the administrator "hybridadmin@contoso.onmicrosoft.com" grants "ADSynchronization.ReadWrite.All" of "Microsoft Entra AD Synchronization Service" to "ContosoSync"
+    When the administrator "appadmin@contoso.onmicrosoft.com" adds a certificate "hidden" to the service principal of "ContosoSync"
+    Then Graph answers 204
+    And the service principal of "ContosoSync" has 1 certificate credential in Graph
+    And the application "ContosoSync" has 1 certificate credential in Graph
+    When "hidden" requests a token for "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default"
+    Then a token is issued with the roles "ADSynchronization.ReadWrite.All"
+
+  Scenario: A service principal rolls its own key with addKey and a proof naming the service principal
+    Given the administrator "appadmin@contoso.onmicrosoft.com" adds a certificate "hidden" to the service principal of "ContosoSync"
+    When "hidden" adds a certificate "next" to its service principal with addKey and a proof naming the application's object id
+    Then Graph answers 401 with error code "Authentication_MissingOrMalformed"
+    When "hidden" adds a certificate "next" to its service principal with addKey and a valid proof
+    Then Graph answers 200
+    And the service principal of "ContosoSync" has 2 certificate credentials in Graph
+    When "next" requests a token for "https://graph.microsoft.com/.default"
+    Then a token is issued

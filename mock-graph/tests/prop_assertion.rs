@@ -58,7 +58,8 @@ const K_SIGN_USAGE: usize = 1; // app A, usage Sign (cannot verify assertions)
 const K_ROLLED: usize = 2; // app A, Verify, [T0-60d, T0-10d) and [T0+10d, T0+60d)
 const K_UNREGISTERED: usize = 3; // nowhere
 const K_OTHER_APP: usize = 4; // app B, Verify, [T0-30d, T0+30d)
-const CERTS: usize = 5;
+const K_ON_SP: usize = 5; // app A's service principal, Verify, [T0-30d, T0+30d)
+const CERTS: usize = 6;
 
 /// Which application a client_id names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +73,8 @@ enum AppRef {
 /// One key credential, as the oracle knows it.
 struct Credential {
     app: AppRef,
+    /// Held on the application's service principal instead of the application.
+    on_service_principal: bool,
     cert: usize,
     verify: bool,
     start: OffsetDateTime,
@@ -120,6 +123,7 @@ fn build_world() -> World {
     let credentials = vec![
         Credential {
             app: AppRef::A,
+            on_service_principal: false,
             cert: K_MAIN,
             verify: true,
             start: T0 - days(30),
@@ -127,6 +131,7 @@ fn build_world() -> World {
         },
         Credential {
             app: AppRef::A,
+            on_service_principal: false,
             cert: K_SIGN_USAGE,
             verify: false,
             start: T0 - days(30),
@@ -134,6 +139,7 @@ fn build_world() -> World {
         },
         Credential {
             app: AppRef::A,
+            on_service_principal: false,
             cert: K_ROLLED,
             verify: true,
             start: T0 - days(60),
@@ -141,13 +147,23 @@ fn build_world() -> World {
         },
         Credential {
             app: AppRef::A,
+            on_service_principal: false,
             cert: K_ROLLED,
             verify: true,
             start: T0 + days(10),
             end: T0 + days(60),
         },
         Credential {
+            app: AppRef::A,
+            on_service_principal: true,
+            cert: K_ON_SP,
+            verify: true,
+            start: T0 - days(30),
+            end: T0 + days(30),
+        },
+        Credential {
             app: AppRef::B,
+            on_service_principal: false,
             cert: K_OTHER_APP,
             verify: true,
             start: T0 - days(30),
@@ -156,6 +172,7 @@ fn build_world() -> World {
         // The two applications that never get as far as a key still have one.
         Credential {
             app: AppRef::NoServicePrincipal,
+            on_service_principal: false,
             cert: K_MAIN,
             verify: true,
             start: T0 - days(30),
@@ -163,6 +180,7 @@ fn build_world() -> World {
         },
         Credential {
             app: AppRef::Disabled,
+            on_service_principal: false,
             cert: K_MAIN,
             verify: true,
             start: T0 - days(30),
@@ -177,7 +195,32 @@ fn build_world() -> World {
             AppRef::Disabled => disabled.application_id,
         }
     };
-    for c in &credentials {
+    for c in credentials.iter().filter(|c| c.on_service_principal) {
+        let key = KeyCredential {
+            key_id: uuid::Uuid::new_v4(),
+            custom_key_identifier: None,
+            display_name: None,
+            start_date_time: c.start,
+            end_date_time: c.end,
+            key_type: "AsymmetricX509Cert".into(),
+            usage: "Verify".into(),
+            key: Some(certs[c.cert].der.clone()),
+        };
+        let app_id = tenant
+            .directory
+            .application(object_of(c.app))
+            .expect("application exists")
+            .app_id;
+        tenant
+            .directory
+            .service_principals
+            .iter_mut()
+            .find(|s| s.app_id == app_id)
+            .expect("service principal exists")
+            .key_credentials
+            .push(key);
+    }
+    for c in credentials.iter().filter(|c| !c.on_service_principal) {
         let object = object_of(c.app);
         tenant
             .add_certificate(object, &certs[c.cert].der, c.start, c.end)
@@ -516,6 +559,7 @@ fn alg() -> impl Strategy<Value = (&'static str, Option<&'static str>)> {
 fn cert() -> impl Strategy<Value = usize> {
     prop_oneof![
         12 => Just(K_MAIN),
+        3 => Just(K_ON_SP),
         1 => Just(K_SIGN_USAGE),
         2 => Just(K_ROLLED),
         1 => Just(K_UNREGISTERED),

@@ -203,8 +203,14 @@ pub struct ServicePrincipal {
     pub service_principal_names: Vec<String>,
     #[serde(default)]
     pub app_roles: Vec<AppRole>,
+    /// Credentials held on the service principal itself: a `Verify` certificate here
+    /// authenticates the application in this tenant like one on the application object,
+    /// without showing on the application (app instance property lock documentation).
     #[serde(default)]
     pub key_credentials: Vec<KeyCredential>,
+    /// Client secrets held on the service principal (`secretText` is fixture-only).
+    #[serde(default)]
+    pub password_credentials: Vec<PasswordCredential>,
     /// Fixture-only: a first-party public client (no application object in this tenant) that
     /// may sign users in with a password, such as Microsoft Graph Command Line Tools.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -228,6 +234,7 @@ impl ServicePrincipal {
             service_principal_names: vec![app_id.to_string()],
             app_roles: Vec::new(),
             key_credentials: Vec::new(),
+            password_credentials: Vec::new(),
             is_public_client: false,
         }
     }

@@ -62,14 +62,7 @@ const AUDIENCES: &[&str] = &[
 pub fn application_view(t: &Tenant, a: &Application, with_keys: bool) -> Object {
     let mut o = to_object(a);
     o.remove("owners");
-    // secretText is fixture-only: Graph shows it once, when addPassword creates it.
-    if let Some(Value::Array(items)) = o.get_mut("passwordCredentials") {
-        for item in items {
-            if let Some(p) = item.as_object_mut() {
-                p.insert("secretText".into(), Value::Null);
-            }
-        }
-    }
+    keys::hide_secrets(&mut o);
     keys::hide_keys(&mut o, with_keys);
     o.insert("deletedDateTime".into(), Value::Null);
     o.insert("publisherDomain".into(), json!(t.initial_domain));

@@ -38,7 +38,6 @@ pub const SERVICE_PRINCIPAL_EXTRA: &[&str] = &[
     "logoutUrl",
     "notes",
     "oauth2PermissionScopes",
-    "passwordCredentials",
     "replyUrls",
     "verifiedPublisher",
     "preferredSingleSignOnMode",
@@ -62,6 +61,7 @@ pub fn service_principal_view(s: &ServicePrincipal, with_keys: bool) -> Object {
     let mut o = to_object(s);
     o.remove("isPublicClient");
     keys::hide_keys(&mut o, with_keys);
+    keys::hide_secrets(&mut o);
     o.insert("appDisplayName".into(), json!(s.display_name));
     o.insert("deletedDateTime".into(), Value::Null);
     o.insert("tags".into(), json!([]));
@@ -175,6 +175,7 @@ pub fn update_service_principal(
             "displayName" => name = Some(payload::string(v, k)?),
             "accountEnabled" => enabled = Some(v.as_bool().ok_or_else(|| GraphError::invalid(k))?),
             "keyCredentials" => creds = Some(keys::replace_collection(v, &sp.key_credentials)?),
+            "passwordCredentials" => return Err(GraphError::PasswordCredentialsNotUpdatable),
             "id" | "appId" | "appOwnerOrganizationId" | "servicePrincipalType" => {
                 return Err(GraphError::ReadOnlyProperty { name: k.clone() });
             }

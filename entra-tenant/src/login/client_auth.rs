@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::refusal::LoginError;
 use super::request::TokenRequest;
-use crate::directory::{KeyCredential, ServicePrincipal};
+use crate::directory::{Application, KeyCredential, PasswordCredential, ServicePrincipal};
 use crate::ids::{AppId, Thumbprint};
 use crate::jose::{self, RsaAlgorithm};
 use crate::tenant::Tenant;
@@ -131,19 +131,16 @@ pub fn authenticate(
 }
 
 fn verify_client_secret(tenant: &Tenant, app_id: AppId, secret: &str) -> Result<(), LoginError> {
-    let app =
-        tenant
-            .directory
-            .application_by_app_id(app_id)
-            .ok_or(LoginError::InvalidClientSecret {
-                app_id: app_id.to_string(),
-            })?;
     let now = tenant.now();
-    let matching: Vec<_> = app
-        .password_credentials
-        .iter()
-        .filter(|p| constant_time_eq(&p.secret_text, secret))
-        .collect();
+    let matching: Vec<&PasswordCredential> = credentials_of(
+        tenant,
+        app_id,
+        |a| &a.password_credentials,
+        |s| &s.password_credentials,
+    )
+    .into_iter()
+    .filter(|p| constant_time_eq(&p.secret_text, secret))
+    .collect();
     if matching.is_empty() {
         return Err(LoginError::InvalidClientSecret {
             app_id: app_id.to_string(),
@@ -269,13 +266,38 @@ fn date_claim(claims: &jose::JsonObject, name: &str) -> Result<Option<f64>, Logi
         .transpose()
 }
 
-/// The certificate credentials that may verify an assertion of `app_id`: the application's.
-fn assertion_keys(tenant: &Tenant, app_id: AppId) -> Vec<&KeyCredential> {
-    tenant
-        .directory
+/// The credentials of `app_id` in this tenant: the application's, then its service
+/// principal's. Entra authenticates an application with a `Verify` certificate or a secret held
+/// on its service principal too (the app instance property lock documentation lists them as
+/// "an OIDC client credentials flow"), which is how a credential hides from the application's
+/// view. Which one wins when both hold the same certificate is not documented; the first valid
+/// one does here.
+fn credentials_of<'t, T>(
+    tenant: &'t Tenant,
+    app_id: AppId,
+    app: impl Fn(&'t Application) -> &'t [T],
+    sp: impl Fn(&'t ServicePrincipal) -> &'t [T],
+) -> Vec<&'t T> {
+    let d = &tenant.directory;
+    let on_app = d
         .application_by_app_id(app_id)
-        .map(|a| a.key_credentials.iter().collect())
-        .unwrap_or_default()
+        .map(&app)
+        .unwrap_or_default();
+    let on_sp = d
+        .service_principal_by_app_id(app_id)
+        .map(&sp)
+        .unwrap_or_default();
+    on_app.iter().chain(on_sp).collect()
+}
+
+/// The certificate credentials that may verify an assertion of `app_id`.
+fn assertion_keys(tenant: &Tenant, app_id: AppId) -> Vec<&KeyCredential> {
+    credentials_of(
+        tenant,
+        app_id,
+        |a| &a.key_credentials,
+        |s| &s.key_credentials,
+    )
 }
 
 /// The certificate client assertion rules, in Entra's order: parse, audience count, required

@@ -558,23 +558,25 @@ fn remember_certificate(w: &mut EntraWorld, app: &str, name: String, cert: TestC
     w.apps.insert(name, entry);
 }
 
-#[when(
-    expr = "the administrator/user {string} adds a certificate {string} to the application {string}"
-)]
-async fn adds_certificate(
+/// Adds a certificate to the keyCredentials of the application `app` (`"applications"`) or of
+/// its service principal (`"servicePrincipals"`) by PATCH, as `who`: PATCH replaces the whole
+/// collection, so the current credentials are read and sent back with the new one. On success
+/// `cert_name` names the application signing with the new certificate.
+async fn add_certificate_by_patch(
     w: &mut EntraWorld,
-    who: String,
+    who: &str,
     cert_name: String,
-    app: String,
+    app: &str,
+    collection: &str,
 ) -> anyhow::Result<()> {
-    let token = user_token(w, &who).await?;
-    let app_id = w.app(&app).app_id.to_string();
-    // PATCH replaces the whole collection: read the current credentials and send them back.
+    let token = user_token(w, who).await?;
+    let app_id = w.app(app).app_id.to_string();
+    let object = format!("{collection}(appId='{app_id}')");
     let current = send(
         w,
         Some(&token),
         "GET",
-        &format!("applications(appId='{app_id}')?$select=keyCredentials"),
+        &format!("{object}?$select=keyCredentials"),
         None,
     )
     .await?;
@@ -588,12 +590,92 @@ async fn adds_certificate(
         w,
         Some(&token),
         "PATCH",
-        &format!("applications(appId='{app_id}')"),
+        &object,
         Some(json!({"keyCredentials": keys})),
     )
     .await?;
     if a.status == 204 {
-        remember_certificate(w, &app, cert_name, cert);
+        remember_certificate(w, app, cert_name, cert);
+    }
+    Ok(())
+}
+
+#[when(
+    expr = "the administrator/user {string} adds a certificate {string} to the application {string}"
+)]
+async fn adds_certificate(
+    w: &mut EntraWorld,
+    who: String,
+    cert_name: String,
+    app: String,
+) -> anyhow::Result<()> {
+    add_certificate_by_patch(w, &who, cert_name, &app, "applications").await
+}
+
+#[when(
+    expr = "the administrator/user {string} adds a certificate {string} to the service principal of {string}"
+)]
+async fn adds_certificate_to_sp(
+    w: &mut EntraWorld,
+    who: String,
+    cert_name: String,
+    app: String,
+) -> anyhow::Result<()> {
+    add_certificate_by_patch(w, &who, cert_name, &app, "servicePrincipals").await
+}
+
+#[given(
+    expr = "the administrator/user {string} adds a certificate {string} to the service principal of {string}"
+)]
+async fn has_added_certificate_to_sp(
+    w: &mut EntraWorld,
+    who: String,
+    cert_name: String,
+    app: String,
+) -> anyhow::Result<()> {
+    add_certificate_by_patch(w, &who, cert_name, &app, "servicePrincipals").await?;
+    given_succeeded(w, "adding the certificate to the service principal")
+}
+
+/// A certificate held on the service principal rolls itself: its holder's own app-only token,
+/// `POST /servicePrincipals/{id}/addKey` with a proof signed by that certificate whose `iss` is
+/// the service principal's object id (or, wrongly, the application's).
+#[when(
+    regex = r#"^"([^"]*)" adds a certificate "([^"]*)" to its service principal with addKey and (a valid proof|a proof naming the application's object id)$"#
+)]
+async fn add_key_to_sp(
+    w: &mut EntraWorld,
+    holder: String,
+    cert_name: String,
+    proof: String,
+) -> anyhow::Result<()> {
+    let token = app_graph_token(w, &holder).await?;
+    let a = w.app(&holder);
+    let sp = a
+        .service_principal_id
+        .ok_or_else(|| anyhow::anyhow!("{holder} has no service principal"))?;
+    let iss = if proof == "a valid proof" {
+        sp.to_string()
+    } else {
+        a.object_id.to_string()
+    };
+    let now = w.tenant().now().unix_timestamp();
+    let claims = json!({"aud": PROOF_AUDIENCE, "iss": iss, "nbf": now, "exp": now + 600});
+    let jwt = a
+        .certificate
+        .sign(&a.certificate.header(Alg::Rs256), &claims, Alg::Rs256);
+    let (cert, credential) = new_certificate(w, &cert_name).await?;
+    let body = json!({"keyCredential": credential, "passwordCredential": null, "proof": jwt});
+    let answer = call(
+        w,
+        Some(&token),
+        "POST",
+        &format!("servicePrincipals/{sp}/addKey"),
+        Some(body),
+    )
+    .await?;
+    if answer.status == 200 {
+        remember_certificate(w, &holder, cert_name, cert);
     }
     Ok(())
 }
@@ -1160,5 +1242,33 @@ async fn credentials_in_graph(w: &mut EntraWorld, app: String, n: usize) -> anyh
         .filter(|c| c["type"] == "AsymmetricX509Cert")
         .count();
     anyhow::ensure!(count == n, "{app} has {count} certificate credentials");
+    Ok(())
+}
+
+#[then(expr = "the service principal of {string} has {int} certificate credential(s) in Graph")]
+async fn sp_credentials_in_graph(w: &mut EntraWorld, app: String, n: usize) -> anyhow::Result<()> {
+    let admin = format!("admin@{}", w.tenant().domain);
+    let token = user_token(w, &admin).await?;
+    let app_id = w.app(&app).app_id.to_string();
+    let a = send(
+        w,
+        Some(&token),
+        "GET",
+        &format!("servicePrincipals(appId='{app_id}')?$select=keyCredentials"),
+        None,
+    )
+    .await?;
+    let count = a.body["keyCredentials"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter(|c| c["type"] == "AsymmetricX509Cert")
+                .count()
+        })
+        .ok_or_else(|| anyhow::anyhow!("no keyCredentials: {}", a.body))?;
+    anyhow::ensure!(
+        count == n,
+        "the service principal of {app} has {count} certificate credentials"
+    );
     Ok(())
 }

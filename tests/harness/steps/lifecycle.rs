@@ -1513,6 +1513,68 @@ async fn foreign_credential(w: &mut EntraWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same, on the sync application's service principal (where the application's own view
+/// does not show it).
+#[given(
+    expr = "an Application Administrator adds a certificate of their own to the sync application's service principal"
+)]
+async fn foreign_sp_credential(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let app = tenant_app(w)?;
+    let now = sync(w).clock.now();
+    let end = now + Duration::days(90);
+    let cert = mock_graph::testing::TestCertificate::generate_async(now, end).await?;
+    let key_id = uuid::Uuid::new_v4();
+    let credential = mock_graph::core::directory::KeyCredential {
+        key_id,
+        custom_key_identifier: None,
+        display_name: Some("CN=appadmin".into()),
+        start_date_time: now,
+        end_date_time: end,
+        key_type: "AsymmetricX509Cert".into(),
+        usage: "Verify".into(),
+        key: Some(cert.der.clone()),
+    };
+    w.mock()
+        .with_tenant(|t| {
+            t.directory
+                .service_principals
+                .iter_mut()
+                .find(|s| s.app_id == app.app_id)
+                .map(|s| s.key_credentials.push(credential))
+        })
+        .ok_or_else(|| {
+            anyhow!(
+                "the sync application {} has no service principal",
+                app.app_id
+            )
+        })?;
+    sync(w).foreign_keys.push(key_id.to_string());
+    Ok(())
+}
+
+/// The key ids of the sync application's credentials in the tenant: on the application and on
+/// its service principal.
+fn tenant_key_ids(w: &EntraWorld) -> anyhow::Result<Vec<String>> {
+    let app = tenant_app(w)?;
+    let on_sp: Vec<String> = w.mock().with_tenant(|t| {
+        t.directory
+            .service_principal_by_app_id(app.app_id)
+            .map(|s| {
+                s.key_credentials
+                    .iter()
+                    .map(|k| k.key_id.to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    Ok(app
+        .key_credentials
+        .iter()
+        .map(|k| k.key_id.to_string())
+        .chain(on_sp)
+        .collect())
+}
+
 #[when(expr = "the administrator {string} reviews the sync application's credentials")]
 async fn review_keys(w: &mut EntraWorld, by: String) {
     let admin = admin(w, &by);
@@ -1535,11 +1597,7 @@ async fn review_classifies(w: &mut EntraWorld) -> anyhow::Result<()> {
         "no step added a foreign credential"
     );
     let app = tenant_app(w)?;
-    let mut in_tenant: Vec<String> = app
-        .key_credentials
-        .iter()
-        .map(|k| k.key_id.to_string())
-        .collect();
+    let mut in_tenant = tenant_key_ids(w)?;
     let mut listed: Vec<String> = review
         .iter()
         .map(|k| {
@@ -1604,8 +1662,7 @@ async fn event_names_foreign(w: &mut EntraWorld) -> anyhow::Result<()> {
             "event 1016 does not name {id}: {message}"
         );
     }
-    for k in tenant_app(w)?.key_credentials {
-        let id = k.key_id.to_string();
+    for id in tenant_key_ids(w)? {
         ensure!(
             foreign.contains(&id) || !message.contains(&id.to_ascii_lowercase()),
             "event 1016 names {id}, which the Application Administrator did not add: {message}"
