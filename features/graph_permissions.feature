@@ -243,3 +243,38 @@ Feature: Granting a brought application its permissions through Microsoft Graph
     And the service principal of "ContosoSync" has 2 certificate credentials in Graph
     When "next" requests a token for "https://graph.microsoft.com/.default"
     Then a token is issued
+
+  # It deletes a first-party service principal of its tenant: it needs a tenant of its own.
+  @mock-only
+  Scenario: The password reset service's principal is made on demand with its app roles
+    Given the administrator "admin@contoso.onmicrosoft.com" deletes the service principal of "Microsoft password reset service"
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" reads the service principal of "Microsoft password reset service"
+    Then Graph answers 404 with error code "Request_ResourceNotFound"
+    When the administrator "appadmin@contoso.onmicrosoft.com" creates the service principal of "Microsoft password reset service"
+    Then Graph answers 201
+    And the answer's "appOwnerOrganizationId" is "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+    And the answer's "displayName" is "Microsoft password reset service"
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" reads the app roles of "Microsoft password reset service"
+    Then Graph answers 200
+    And the answer lists the app roles "PasswordWriteback.OffboardClient.All, PasswordWriteback.RegisterClientVersion.All, PasswordWriteback.RefreshClient.All"
+    When the administrator "hybridadmin@contoso.onmicrosoft.com" grants "PasswordWriteback.RefreshClient.All" of "Microsoft password reset service" to "ContosoSync"
+    Then Graph answers 201
+    When "ContosoSync" requests a token for "93625bc8-bfe2-437a-97e0-3d0060024faa/.default"
+    Then a token is issued with the roles "PasswordWriteback.RefreshClient.All"
+
+  Scenario: An appId that no application has keeps Graph's refusal
+    When the administrator "appadmin@contoso.onmicrosoft.com" creates the service principal of "11111111-2222-3333-4444-555555555555"
+    Then Graph answers 400 with error code "Request_BadRequest"
+    And Graph's error message is "The appId '11111111-2222-3333-4444-555555555555' of the service principal does not reference a valid application object."
+    And Graph's error details name "NoBackingApplicationObject" on "appId"
+
+  Scenario: Azure AD Graph's principal on demand, whose application permissions are beyond an Application Administrator
+    When the administrator "appadmin@contoso.onmicrosoft.com" creates the service principal of "00000002-0000-0000-c000-000000000000"
+    Then Graph answers 201
+    And the answer's "displayName" is "Windows Azure Active Directory"
+    When the administrator "appadmin@contoso.onmicrosoft.com" grants "Directory.Read.All" of "00000002-0000-0000-c000-000000000000" to "ContosoSync"
+    Then Graph answers 403 with error code "Authorization_RequestDenied"
+    When the administrator "admin@contoso.onmicrosoft.com" grants "Directory.Read.All" of "00000002-0000-0000-c000-000000000000" to "ContosoSync"
+    Then Graph answers 201
+    When the administrator "admin@contoso.onmicrosoft.com" creates the service principal of "00000002-0000-0000-c000-000000000000"
+    Then Graph answers 409 with error code "Request_MultipleObjectsWithSameKeyValue"

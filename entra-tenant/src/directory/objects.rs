@@ -176,6 +176,28 @@ pub struct AppRole {
     pub value: String,
 }
 
+/// A delegated permission a resource offers (`scp` claim values): an entry of
+/// `oauth2PermissionScopes`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionScope {
+    pub id: Uuid,
+    #[serde(default)]
+    pub admin_consent_description: Option<String>,
+    #[serde(default)]
+    pub admin_consent_display_name: Option<String>,
+    #[serde(default = "default_true")]
+    pub is_enabled: bool,
+    /// `Admin` (only an administrator may consent) or `User`.
+    #[serde(rename = "type", default = "default_scope_type")]
+    pub scope_type: String,
+    pub value: String,
+}
+
+fn default_scope_type() -> String {
+    "User".to_string()
+}
+
 fn default_member_types() -> Vec<String> {
     vec!["Application".to_string()]
 }
@@ -203,6 +225,9 @@ pub struct ServicePrincipal {
     pub service_principal_names: Vec<String>,
     #[serde(default)]
     pub app_roles: Vec<AppRole>,
+    /// The delegated permissions the service principal offers as a resource.
+    #[serde(default)]
+    pub oauth2_permission_scopes: Vec<PermissionScope>,
     /// Credentials held on the service principal itself: a `Verify` certificate here
     /// authenticates the application in this tenant like one on the application object,
     /// without showing on the application (app instance property lock documentation).
@@ -233,6 +258,7 @@ impl ServicePrincipal {
             service_principal_type: default_sp_type(),
             service_principal_names: vec![app_id.to_string()],
             app_roles: Vec::new(),
+            oauth2_permission_scopes: Vec::new(),
             key_credentials: Vec::new(),
             password_credentials: Vec::new(),
             is_public_client: false,

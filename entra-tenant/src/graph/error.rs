@@ -125,8 +125,13 @@ graph_errors! {
         "Invalid resourceAppId '{value}' in requiredResourceAccess.";
     InvalidResourceAccessType { value: String } => REQUEST_BAD_REQUEST, BadRequest,
         "Invalid resourceAccess type '{value}': acceptable values are Role and Scope.";
+    /// https://github.com/microsoftgraph/msgraph-sdk-powershell/issues/846 ; `details` names
+    /// `NoBackingApplicationObject` on `appId`.
     NoSuchApplication { app_id: String } => REQUEST_BAD_REQUEST, BadRequest,
         "The appId '{app_id}' of the service principal does not reference a valid application object.";
+    /// https://github.com/hashicorp/terraform-provider-azuread/issues/611 (Graph's words).
+    OwnedByForeignApplication => DENIED, Forbidden,
+        "When using this permission, the backing application of the service principal being created must in the local tenant";
     ServicePrincipalNameInUse { app_id: String } => SAME_KEY_VALUE, Conflict,
         "The service principal cannot be created, updated, or restored because the service principal name {app_id} is already in use.";
 
@@ -220,6 +225,15 @@ graph_errors! {
 }
 
 impl GraphError {
+    /// The error's `details` entry, when Graph gives one: its code and target property (the
+    /// message is the error's own).
+    pub fn details(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            GraphError::NoSuchApplication { .. } => Some(("NoBackingApplicationObject", "appId")),
+            _ => None,
+        }
+    }
+
     /// `NotFound` for `id`.
     pub fn not_found(id: impl fmt::Display) -> Self {
         GraphError::NotFound { id: id.to_string() }

@@ -982,6 +982,67 @@ async fn read_with_last_token(w: &mut EntraWorld, path: String) -> anyhow::Resul
     Ok(())
 }
 
+// ---- service principals made and removed
+
+#[given(expr = "the administrator {string} deletes the service principal of {string}")]
+async fn deletes_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let app_id = resource_app_id(&resource);
+    call(
+        w,
+        Some(&token),
+        "DELETE",
+        &format!("servicePrincipals(appId='{app_id}')"),
+        None,
+    )
+    .await?;
+    w.graph.service_principals.remove(&app_id);
+    w.graph.app_roles.remove(&app_id);
+    given_succeeded(w, "deleting the service principal")
+}
+
+/// `POST /servicePrincipals {"appId": …}` for a resource by name or appId.
+#[when(expr = "the administrator {string} creates the service principal of {string}")]
+async fn creates_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let app_id = resource_app_id(&resource);
+    let a = call(
+        w,
+        Some(&token),
+        "POST",
+        "servicePrincipals",
+        Some(json!({"appId": app_id})),
+    )
+    .await?;
+    if let Some(id) = a.body["id"].as_str() {
+        w.graph.service_principals.insert(app_id, id.to_string());
+    }
+    Ok(())
+}
+
+#[then(expr = "the answer's {string} is {string}")]
+async fn answer_property(w: &mut EntraWorld, name: String, value: String) -> anyhow::Result<()> {
+    let body = &w.last().body;
+    anyhow::ensure!(
+        body[&name] == value.as_str(),
+        "{name} is {}: {body}",
+        body[&name]
+    );
+    Ok(())
+}
+
+#[then(expr = "Graph's error details name {string} on {string}")]
+async fn error_details(w: &mut EntraWorld, code: String, target: String) -> anyhow::Result<()> {
+    let error = &w.last().body["error"];
+    let found = error["details"].as_array().is_some_and(|details| {
+        details.iter().any(|d| {
+            d["code"] == code.as_str() && d["target"] == target.as_str() && d["message"].is_string()
+        })
+    });
+    anyhow::ensure!(found, "no detail {code} on {target}: {error}");
+    Ok(())
+}
+
 // ---- users and service principals an administrator changes
 
 /// Creates a user through Graph (`POST /users`) as `who`; `extra` goes into the password
