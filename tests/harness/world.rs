@@ -117,6 +117,24 @@ impl EntraWorld {
             .unwrap_or_else(|| panic!("no application named {name:?} in this scenario"))
     }
 
+    /// `text` with each `<appId of NAME>` replaced by the appId of the scenario's application
+    /// NAME: a scenario cannot know the ids its applications get (they differ per run and per
+    /// target).
+    pub fn expand(&self, text: &str) -> String {
+        const OPEN: &str = "<appId of ";
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find(OPEN) {
+            let after = &rest[start + OPEN.len()..];
+            let Some(end) = after.find('>') else { break };
+            out.push_str(&rest[..start]);
+            out.push_str(&self.app(&after[..end]).app_id.to_string());
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     pub fn last(&self) -> &Answer {
         self.last
             .as_ref()

@@ -131,6 +131,16 @@ pub struct Application {
     pub password_credentials: Vec<PasswordCredential>,
     #[serde(default)]
     pub required_resource_access: Vec<RequiredResourceAccess>,
+    /// The roles the application defines; its service principal offers them.
+    #[serde(default)]
+    pub app_roles: Vec<AppRole>,
+    /// `api` as the client set it (its `oauth2PermissionScopes` checked, and offered by the
+    /// service principal); `null` until set.
+    #[serde(default)]
+    pub api: Option<serde_json::Value>,
+    /// `web` as the client set it; `null` until set.
+    #[serde(default)]
+    pub web: Option<serde_json::Value>,
     /// Object ids of the application's owners (users or service principals).
     #[serde(default)]
     pub owners: Vec<ObjectId>,
@@ -154,6 +164,9 @@ impl Application {
             key_credentials: Vec::new(),
             password_credentials: Vec::new(),
             required_resource_access: Vec::new(),
+            app_roles: Vec::new(),
+            api: None,
+            web: None,
             owners: Vec::new(),
         }
     }

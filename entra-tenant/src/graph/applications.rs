@@ -7,12 +7,13 @@ use uuid::Uuid;
 
 use super::auth::{Caller, Need, authorize};
 use super::error::GraphError;
+use super::exposed;
 use super::keys;
 use super::payload;
 use super::query::{Filterable, Object, QueryOptions, select, to_object};
 use super::request::{Collection, Context, EntitySet, Key, Outcome, Reply};
 use super::service_principals;
-use crate::directory::{Application, KeyCredential, RequiredResourceAccess};
+use crate::directory::{AppRole, Application, KeyCredential, RequiredResourceAccess};
 use crate::ids::{AppId, ObjectId};
 use crate::tenant::Tenant;
 
@@ -26,15 +27,12 @@ pub const APPLICATION_FILTER: Filterable = Filterable {
 
 /// Properties of the Graph type that the mock does not model; `$select` returns them null.
 pub const APPLICATION_EXTRA: &[&str] = &[
-    "api",
-    "appRoles",
     "description",
     "info",
     "notes",
     "optionalClaims",
     "publicClient",
     "spa",
-    "web",
     "groupMembershipClaims",
     "verifiedPublisher",
     "certification",
@@ -89,11 +87,18 @@ struct ApplicationChange {
     is_fallback_public_client: Option<Option<bool>>,
     key_credentials: Option<Vec<KeyCredential>>,
     required_resource_access: Option<Vec<RequiredResourceAccess>>,
+    app_roles: Option<Vec<AppRole>>,
+    api: Option<Value>,
+    web: Option<Value>,
 }
 
+/// Validates `body` as a change to the application `app_id` (in the state `old`; a new one's
+/// is empty).
 fn application_change(
+    t: &Tenant,
+    app_id: AppId,
     body: &Value,
-    existing_keys: &[KeyCredential],
+    old: &Application,
 ) -> Result<ApplicationChange, GraphError> {
     let mut c = ApplicationChange::default();
     for (k, v) in payload::object(body)? {
@@ -107,8 +112,12 @@ fn application_change(
                 c.sign_in_audience = Some(a);
             }
             "identifierUris" => {
-                c.identifier_uris =
-                    Some(serde_json::from_value(v.clone()).map_err(|_| GraphError::invalid(k))?)
+                c.identifier_uris = Some(exposed::identifier_uris(
+                    t,
+                    app_id,
+                    v,
+                    &old.identifier_uris,
+                )?)
             }
             "isFallbackPublicClient" => {
                 c.is_fallback_public_client = Some(match v {
@@ -118,11 +127,14 @@ fn application_change(
                 })
             }
             "keyCredentials" => {
-                c.key_credentials = Some(keys::replace_collection(v, existing_keys)?)
+                c.key_credentials = Some(keys::replace_collection(v, &old.key_credentials)?)
             }
             "requiredResourceAccess" => {
                 c.required_resource_access = Some(required_resource_access(v)?)
             }
+            "appRoles" => c.app_roles = Some(exposed::app_roles(v, &old.app_roles)?),
+            "api" => c.api = Some(exposed::api(v, old.api.as_ref())?),
+            "web" => c.web = Some(exposed::web(v, old.web.as_ref())?),
             "passwordCredentials" => return Err(GraphError::PasswordCredentialsNotUpdatable),
             "id" | "appId" | "createdDateTime" | "publisherDomain" => {
                 return Err(GraphError::ReadOnlyProperty { name: k.clone() });
@@ -186,6 +198,15 @@ fn apply_application_change(a: &mut Application, c: ApplicationChange) {
     if let Some(v) = c.required_resource_access {
         a.required_resource_access = v;
     }
+    if let Some(v) = c.app_roles {
+        a.app_roles = v;
+    }
+    if let Some(v) = c.api {
+        a.api = Some(v);
+    }
+    if let Some(v) = c.web {
+        a.web = Some(v);
+    }
 }
 
 pub fn get_application(t: &Tenant, caller: &Caller, key: &Key, q: &QueryOptions) -> Outcome {
@@ -209,7 +230,9 @@ pub fn list_applications(t: &Tenant, caller: &Caller) -> Result<Vec<Object>, Gra
 
 pub fn create_application(t: &mut Tenant, caller: &Caller, body: &Value) -> Outcome {
     authorize(t, caller, Need::WriteApplication(None))?;
-    let change = application_change(body, &[])?;
+    // The display name comes from `change` below.
+    let mut app = Application::new(ObjectId::new_random(), AppId::new_random(), "", t.now());
+    let change = application_change(t, app.app_id, body, &app)?;
     if change
         .display_name
         .as_deref()
@@ -217,8 +240,6 @@ pub fn create_application(t: &mut Tenant, caller: &Caller, body: &Value) -> Outc
     {
         return Err(GraphError::invalid_on("displayName", "Application"));
     }
-    // The display name comes from `change` below.
-    let mut app = Application::new(ObjectId::new_random(), AppId::new_random(), "", t.now());
     // Entra makes the creating user or application an owner.
     app.owners = vec![caller.object_id()];
     apply_application_change(&mut app, change);
@@ -233,11 +254,12 @@ pub fn create_application(t: &mut Tenant, caller: &Caller, body: &Value) -> Outc
 pub fn update_application(t: &mut Tenant, caller: &Caller, key: &Key, body: &Value) -> Outcome {
     let app = find_application(t, key)?;
     authorize(t, caller, Need::WriteApplication(Some(app)))?;
-    let change = application_change(body, &app.key_credentials)?;
-    let id = app.id;
+    let change = application_change(t, app.app_id, body, app)?;
+    let (id, app_id) = (app.id, app.app_id);
     if let Some(a) = t.directory.application_mut(id) {
         apply_application_change(a, change);
     }
+    exposed::publish(t, app_id);
     Ok(Reply::NoContent)
 }
 

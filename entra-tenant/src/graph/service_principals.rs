@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::auth::{Caller, Need, authorize};
 use super::error::GraphError;
+use super::exposed;
 use super::keys;
 use super::payload::{self, passed_over};
 use super::query::{Filterable, Object, QueryOptions, select, to_object};
@@ -169,8 +170,15 @@ pub fn create_service_principal(t: &mut Tenant, caller: &Caller, body: &Value) -
         .get("accountEnabled")
         .and_then(Value::as_bool)
         .unwrap_or(true);
-    let view = service_principal_view(&sp, false);
     t.directory.service_principals.push(sp);
+    // The service principal of the tenant's own application offers what the application
+    // exposes.
+    exposed::publish(t, app_id);
+    let view = t
+        .directory
+        .service_principal_by_app_id(app_id)
+        .map(|s| service_principal_view(s, false))
+        .unwrap_or_default();
     Ok(Reply::created(
         Context::whole(EntitySet::Collection(Collection::ServicePrincipals)),
         view,

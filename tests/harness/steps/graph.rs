@@ -42,6 +42,8 @@ pub struct GraphMemory {
     grant: Option<String>,
     /// The access token the last token answer carried, for steps that call Graph with it.
     held_token: Option<String>,
+    /// App-only Graph tokens of the scenario's applications, by name.
+    app_tokens: HashMap<String, String>,
 }
 
 /// First-party resources by the names the documents use (global cloud), or an appId as is.
@@ -56,6 +58,13 @@ pub fn resource_app_id(name: &str) -> String {
         "Microsoft Graph" => GRAPH_APP_ID.into(),
         other => other.into(),
     }
+}
+
+/// A resource by first-party name, by appId, or (an application of the scenario) by its name.
+fn resource_of(w: &EntraWorld, name: &str) -> String {
+    w.apps
+        .get(name)
+        .map_or_else(|| resource_app_id(name), |a| a.app_id.to_string())
 }
 
 /// Graph's base URL: the target's (`ENTRA_HARNESS_GRAPH` when a remote target names one).
@@ -318,7 +327,7 @@ async fn has_read_roles(w: &mut EntraWorld, who: String, resource: String) -> an
 #[when(expr = "the administrator/user {string} reads the app roles of {string}")]
 async fn reads_roles(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
     let token = user_token(w, &who).await?;
-    let app_id = resource_app_id(&resource);
+    let app_id = resource_of(w, &resource);
     let a = call(
         w,
         Some(&token),
@@ -464,7 +473,7 @@ async fn grant(
     app: &str,
 ) -> anyhow::Result<()> {
     let token = user_token(w, who).await?;
-    let resource = resource_app_id(resource);
+    let resource = resource_of(w, resource);
     let resource_id = sp_id(w, &token, &resource).await?;
     let role_id = match role {
         Some(value) => {
@@ -812,7 +821,8 @@ async fn consent(
     app: &str,
 ) -> anyhow::Result<()> {
     let token = user_token(w, who).await?;
-    let resource_id = sp_id(w, &token, &resource_app_id(resource)).await?;
+    let resource = resource_of(w, resource);
+    let resource_id = sp_id(w, &token, &resource).await?;
     let client = w
         .app(app)
         .service_principal_id
@@ -987,7 +997,7 @@ async fn read_with_last_token(w: &mut EntraWorld, path: String) -> anyhow::Resul
 #[given(expr = "the administrator {string} deletes the service principal of {string}")]
 async fn deletes_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
     let token = user_token(w, &who).await?;
-    let app_id = resource_app_id(&resource);
+    let app_id = resource_of(w, &resource);
     call(
         w,
         Some(&token),
@@ -1005,7 +1015,7 @@ async fn deletes_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow
 #[when(expr = "the administrator {string} creates the service principal of {string}")]
 async fn creates_sp(w: &mut EntraWorld, who: String, resource: String) -> anyhow::Result<()> {
     let token = user_token(w, &who).await?;
-    let app_id = resource_app_id(&resource);
+    let app_id = resource_of(w, &resource);
     let a = call(
         w,
         Some(&token),
@@ -1040,6 +1050,89 @@ async fn error_details(w: &mut EntraWorld, code: String, target: String) -> anyh
         })
     });
     anyhow::ensure!(found, "no detail {code} on {target}: {error}");
+    Ok(())
+}
+
+// ---- an application's properties, as JSON
+
+#[when(expr = "the administrator {string} sets {string} of the application {string} to {string}")]
+async fn sets_property(
+    w: &mut EntraWorld,
+    who: String,
+    property: String,
+    app: String,
+    json_text: String,
+) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let app_id = w.app(&app).app_id.to_string();
+    let value: Value = serde_json::from_str(&w.expand(&json_text))?;
+    call(
+        w,
+        Some(&token),
+        "PATCH",
+        &format!("applications(appId='{app_id}')"),
+        Some(json!({ property: value })),
+    )
+    .await?;
+    Ok(())
+}
+
+#[given(expr = "the administrator {string} sets {string} of the application {string} to {string}")]
+async fn has_set_property(
+    w: &mut EntraWorld,
+    who: String,
+    property: String,
+    app: String,
+    json_text: String,
+) -> anyhow::Result<()> {
+    sets_property(w, who, property, app, json_text).await?;
+    given_succeeded(w, "setting the application's property")
+}
+
+#[when(expr = "the administrator {string} reads {string} of the application {string}")]
+async fn reads_property(
+    w: &mut EntraWorld,
+    who: String,
+    property: String,
+    app: String,
+) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let app_id = w.app(&app).app_id.to_string();
+    call(
+        w,
+        Some(&token),
+        "GET",
+        &format!("applications(appId='{app_id}')?$select={property}"),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+#[then(expr = "the answer's {string} is the JSON {string}")]
+async fn answer_json(w: &mut EntraWorld, name: String, json_text: String) -> anyhow::Result<()> {
+    let expected: Value = serde_json::from_str(&w.expand(&json_text))?;
+    let body = &w.last().body;
+    anyhow::ensure!(body[&name] == expected, "{name} is {}: {body}", body[&name]);
+    Ok(())
+}
+
+// ---- an application's own Graph token
+
+#[given(expr = "the application {string} has signed in to Graph")]
+async fn app_signed_in(w: &mut EntraWorld, app: String) -> anyhow::Result<()> {
+    let token = app_graph_token(w, &app).await?;
+    w.graph.app_tokens.insert(app, token);
+    Ok(())
+}
+
+#[when(expr = "the application {string} reads {string} from Graph")]
+async fn app_reads(w: &mut EntraWorld, app: String, path: String) -> anyhow::Result<()> {
+    let token = match w.graph.app_tokens.get(&app) {
+        Some(t) => t.clone(),
+        None => app_graph_token(w, &app).await?,
+    };
+    call(w, Some(&token), "GET", &path, None).await?;
     Ok(())
 }
 

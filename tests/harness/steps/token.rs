@@ -572,6 +572,7 @@ async fn request_token(
     let tenant_id = w.tenant().tenant_id.clone();
     let domain = w.tenant().domain.clone();
     let now = w.tenant().now();
+    let scope = &w.expand(scope);
     let app = w.app(name);
     let client_id = app.app_id.to_string();
     let mut call = TokenCall {
@@ -712,6 +713,7 @@ async fn sign_in(
     scope: &str,
     secret: Option<&str>,
 ) -> anyhow::Result<()> {
+    let scope = &w.expand(scope);
     // A client is an appId, or an application of this scenario by name.
     let client = w
         .apps
@@ -817,6 +819,7 @@ async fn token_with_roles(w: &mut EntraWorld, roles: String) -> anyhow::Result<(
 
 #[then(expr = "the token's {string} claim is {string}")]
 async fn token_claim(w: &mut EntraWorld, claim: String, value: String) -> anyhow::Result<()> {
+    let value = w.expand(&value);
     let claims = access_claims(w)?;
     let actual = match &claims[&claim] {
         Value::String(s) => s.clone(),
