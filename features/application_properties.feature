@@ -2,7 +2,8 @@ Feature: What an application exposes is stored and honoured, or refused as Graph
   An administrator changes what an application exposes through Graph: its app roles, its
   delegated permissions (`api`), the names tokens ask for it by (`identifierUris`) and its `web`
   settings. Entra keeps them and the application's service principal offers them; a change Entra
-  refuses is refused with Graph's own code, never accepted and dropped.
+  refuses is refused with Graph's own code, never accepted and dropped. Properties the mock does
+  not act on (`notes`, `optionalClaims`, `spa`, …) are kept as sent.
 
   Background:
     Given a tenant
@@ -98,3 +99,12 @@ Feature: What an application exposes is stored and honoured, or refused as Graph
     When the application "Stocktaker" reads "organization" from Graph
     Then Graph answers 401 with error code "Authorization_IdentityNotFound"
     And Graph's error message is "The identity of the calling application could not be established."
+
+  Scenario: Properties the mock does not act on read back as they were set
+    Given the administrator "appadmin@contoso.onmicrosoft.com" sets "notes" of the application "Inventory" to '"Owned by the stock team"'
+    And the administrator "appadmin@contoso.onmicrosoft.com" sets "optionalClaims" of the application "Inventory" to '{"accessToken":[{"name":"ipaddr"}]}'
+    When the administrator "appadmin@contoso.onmicrosoft.com" reads "notes,optionalClaims,spa" of the application "Inventory"
+    Then Graph answers 200
+    And the answer's "notes" is "Owned by the stock team"
+    And the answer's "optionalClaims" is the JSON '{"accessToken":[{"name":"ipaddr"}]}'
+    And the answer's "spa" is the JSON 'null'

@@ -141,6 +141,10 @@ pub struct Application {
     /// `web` as the client set it; `null` until set.
     #[serde(default)]
     pub web: Option<serde_json::Value>,
+    /// The writable properties the mock does not act on (`notes`, `optionalClaims`, `spa`,
+    /// `tags`, …) as the client set them, so that they read back as Graph would answer.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub kept: serde_json::Map<String, serde_json::Value>,
     /// Object ids of the application's owners (users or service principals).
     #[serde(default)]
     pub owners: Vec<ObjectId>,
@@ -167,6 +171,7 @@ impl Application {
             app_roles: Vec::new(),
             api: None,
             web: None,
+            kept: serde_json::Map::new(),
             owners: Vec::new(),
         }
     }

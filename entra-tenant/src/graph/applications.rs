@@ -2,7 +2,7 @@
 //! and the create / get / list / update / delete rules. A write checks everything before it
 //! changes the tenant, so a refused request leaves no trace.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::auth::{Caller, Need, authorize};
@@ -25,7 +25,8 @@ pub const APPLICATION_FILTER: Filterable = Filterable {
     starts_with: &["displayName"],
 };
 
-/// Properties of the Graph type that the mock does not model; `$select` returns them null.
+/// Properties of the Graph type that the mock does not model; `$select` returns them null
+/// until a client sets a writable one (`kept_as_sent`).
 pub const APPLICATION_EXTRA: &[&str] = &[
     "description",
     "info",
@@ -43,9 +44,9 @@ pub const APPLICATION_EXTRA: &[&str] = &[
 /// The unmodelled properties that Graph has read-only: a write that names one is refused.
 const READ_ONLY_EXTRA: &[&str] = &["verifiedPublisher", "certification", "uniqueName"];
 
-/// Writable properties Graph has but the mock ignores (kept out of the "unknown property"
-/// error): the unmodelled writable ones, and two the mock shows but does not keep.
-fn ignored_on_write(name: &str) -> bool {
+/// Writable properties Graph has that the mock keeps as sent without acting on them: the
+/// unmodelled writable ones, `tags` and `parentalControlSettings`.
+fn kept_as_sent(name: &str) -> bool {
     (APPLICATION_EXTRA.contains(&name) && !READ_ONLY_EXTRA.contains(&name))
         || ["tags", "parentalControlSettings"].contains(&name)
 }
@@ -65,6 +66,9 @@ pub fn application_view(t: &Tenant, a: &Application, with_keys: bool) -> Object 
     o.insert("deletedDateTime".into(), Value::Null);
     o.insert("publisherDomain".into(), json!(t.initial_domain));
     o.insert("tags".into(), json!([]));
+    if let Some(Value::Object(kept)) = o.remove("kept") {
+        o.extend(kept);
+    }
     o
 }
 
@@ -90,6 +94,8 @@ struct ApplicationChange {
     app_roles: Option<Vec<AppRole>>,
     api: Option<Value>,
     web: Option<Value>,
+    /// Writable properties the mock keeps without acting on them.
+    kept: Map<String, Value>,
 }
 
 /// Validates `body` as a change to the application `app_id` (in the state `old`; a new one's
@@ -135,11 +141,15 @@ fn application_change(
             "appRoles" => c.app_roles = Some(exposed::app_roles(v, &old.app_roles)?),
             "api" => c.api = Some(exposed::api(v, old.api.as_ref())?),
             "web" => c.web = Some(exposed::web(v, old.web.as_ref())?),
+            _ if k.starts_with('@') => {}
+            _ if kept_as_sent(k) => {
+                c.kept
+                    .insert(k.clone(), exposed::patched(v, old.kept.get(k.as_str())));
+            }
             "passwordCredentials" => return Err(GraphError::PasswordCredentialsNotUpdatable),
             "id" | "appId" | "createdDateTime" | "publisherDomain" => {
                 return Err(GraphError::ReadOnlyProperty { name: k.clone() });
             }
-            _ if k.starts_with('@') || ignored_on_write(k) => {}
             _ => {
                 return Err(GraphError::UnknownProperty {
                     name: k.clone(),
@@ -207,6 +217,7 @@ fn apply_application_change(a: &mut Application, c: ApplicationChange) {
     if let Some(v) = c.web {
         a.web = Some(v);
     }
+    a.kept.extend(c.kept);
 }
 
 pub fn get_application(t: &Tenant, caller: &Caller, key: &Key, q: &QueryOptions) -> Outcome {

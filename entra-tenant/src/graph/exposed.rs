@@ -131,10 +131,23 @@ pub fn api(v: &Value, old: Option<&Value>) -> Result<Value, GraphError> {
 
 /// The new `web`: an object, kept as sent (its members merged into the old ones).
 pub fn web(v: &Value, old: Option<&Value>) -> Result<Value, GraphError> {
-    let obj = v.as_object().ok_or_else(|| GraphError::invalid("web"))?;
-    let mut merged = old.and_then(Value::as_object).cloned().unwrap_or_default();
-    merged.extend(obj.clone());
-    Ok(Value::Object(merged))
+    if !v.is_object() {
+        return Err(GraphError::invalid("web"));
+    }
+    Ok(patched(v, old))
+}
+
+/// A property after a PATCH that sets it to `v`: OData updates a complex value member by
+/// member (members the request leaves out keep their value); anything else is replaced.
+pub fn patched(v: &Value, old: Option<&Value>) -> Value {
+    match (v, old) {
+        (Value::Object(new), Some(Value::Object(old))) => {
+            let mut merged = old.clone();
+            merged.extend(new.clone());
+            Value::Object(merged)
+        }
+        _ => v.clone(),
+    }
 }
 
 /// Whether `uri` names the application as Entra allows: `api://` with the appId (alone, after
