@@ -5,6 +5,7 @@
 mod graph_support;
 
 use graph_support::*;
+use mock_graph::core::clock::VirtualClock;
 use mock_graph::core::fixture::TenantFixture;
 use serde_json::{Value, json};
 
@@ -392,6 +393,7 @@ async fn dropped_connections_and_latency() {
 #[tokio::test]
 async fn replication_lag_holds_writes_back_until_the_clock_moves() {
     let env = Env::start().await;
+    freeze_clock(&env);
     let tid = env.server.tenant_id;
     let clock = format!("/_mock/tenants/{tid}/clock");
     let old = TestCert::new("old");
@@ -606,6 +608,13 @@ async fn the_journal_records_every_request() {
 
 /// AADSTS700027 because no credential of the application has the certificate (a key outside
 /// its window gives the same code with another reason).
+/// Stops the tenant clock where it is: a test that moves it to one second before a write is
+/// due must not see real time carry it past.
+fn freeze_clock(env: &Env) {
+    env.server
+        .with_tenant(|t| t.clock = VirtualClock::frozen(t.now()));
+}
+
 fn assert_key_not_found(answer: &Value) {
     assert_eq!(answer["error_codes"], json!([700027]), "{answer}");
     assert!(
@@ -615,4 +624,114 @@ fn assert_key_not_found(answer: &Value) {
             .contains("The key was not found."),
         "{answer}"
     );
+}
+
+/// The tenant's propagation: read, set by profile or by delays, refused in the control plane's
+/// format when it is neither, kept in snapshots, and applied to each kind of write.
+#[tokio::test]
+async fn propagation_holds_each_kind_of_write_back_by_its_delay() {
+    let env = Env::start().await;
+    freeze_clock(&env);
+    let tid = env.server.tenant_id;
+    let path = format!("/_mock/tenants/{tid}/propagation");
+    let clock = format!("/_mock/tenants/{tid}/clock");
+
+    // Immediate unless asked.
+    let now = env.call("GET", &path, None, None).await;
+    assert!(
+        now.assert_status(200)
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v == 0),
+        "{}",
+        now.body
+    );
+    for (bad, words) in [
+        (json!("eventual"), "unknown propagation profile `eventual`"),
+        (json!({"credential": 5}), "unknown field `credential`"),
+        (
+            json!({"users": 3155760001u64}),
+            "at most 3155760000 seconds",
+        ),
+    ] {
+        let a = env.call("PUT", &path, None, Some(bad.clone())).await;
+        assert_eq!(a.status, 400, "{bad}: {}", a.body);
+        let said = a.body["error"].as_str().unwrap_or_default();
+        assert!(said.contains(words), "{bad}: {said}");
+    }
+    let set = env
+        .call("PUT", &path, None, Some(json!({"credentials": 20})))
+        .await;
+    assert_eq!(set.assert_status(200)["credentials"], 20);
+    assert_eq!(set.body["appRoleAssignments"], 0);
+
+    // A new key waits 20 seconds; an app role assignment (immediate here) does not.
+    let old = TestCert::new("old");
+    let app = env.register_app("propagating", &old);
+    let app_id = app.app_id.to_string();
+    let token = env.app_token(&app_id, &old, GRAPH).await;
+    let new = TestCert::new("new");
+    let body = json!({"keyCredential": new.key_credential(), "proof": old.proof(&app.application_id.to_string(), env.now())});
+    env.call(
+        "POST",
+        &format!("/v1.0/applications/{}/addKey", app.application_id),
+        Some(&token),
+        Some(body),
+    )
+    .await
+    .assert_status(200);
+    assert_key_not_found(&env.app_token_answer(&app_id, &new, GRAPH).await);
+    env.call("POST", &clock, None, Some(json!({"advance_seconds": 19})))
+        .await
+        .assert_status(200);
+    assert_key_not_found(&env.app_token_answer(&app_id, &new, GRAPH).await);
+    env.call("POST", &clock, None, Some(json!({"advance_seconds": 1})))
+        .await
+        .assert_status(200);
+    env.app_token(&app_id, &new, GRAPH).await;
+
+    // A profile by name; snapshots keep it and a reloaded tenant has it.
+    let set = env.call("PUT", &path, None, Some(json!("realistic"))).await;
+    assert_eq!(set.assert_status(200)["credentials"], 15);
+    let snapshot = env
+        .call("GET", &format!("/_mock/tenants/{tid}/snapshot"), None, None)
+        .await;
+    let snapshot = snapshot.assert_status(200).clone();
+    assert_eq!(snapshot["tenant"]["propagation"]["permissionGrants"], 30);
+    env.call("PUT", &path, None, Some(json!("immediate")))
+        .await
+        .assert_status(200);
+    env.call(
+        "PUT",
+        &format!("/_mock/tenants/{tid}/snapshot"),
+        None,
+        Some(snapshot),
+    )
+    .await
+    .assert_status(204);
+    let reloaded = env.call("GET", &path, None, None).await;
+    assert_eq!(reloaded.assert_status(200)["directoryRoles"], 60);
+
+    // A fixture names a profile.
+    let mut fixture: Value = serde_json::to_value(TenantFixture::default_fixture()).unwrap();
+    fixture["tenant"]["propagation"] = json!("slow");
+    fixture["tenant"]["id"] = json!("5e1f0000-0000-4000-8000-000000000001");
+    fixture["tenant"]["initialDomain"] = json!("slowtenant.onmicrosoft.com");
+    let created = env
+        .call("POST", "/_mock/tenants", None, Some(fixture))
+        .await;
+    let id = created.assert_status(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let slow = env
+        .call(
+            "GET",
+            &format!("/_mock/tenants/{id}/propagation"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(slow.assert_status(200)["directoryRoles"], 900);
 }

@@ -56,6 +56,9 @@ pub enum ControlError {
     },
     #[error(transparent)]
     Fault(#[from] FaultError),
+    /// A propagation setting that is neither a profile nor delays.
+    #[error("propagation: {0}")]
+    Propagation(String),
 }
 
 impl ControlError {
@@ -67,7 +70,8 @@ impl ControlError {
             | ControlError::ClockChange(_)
             | ControlError::ClockAmbiguous
             | ControlError::ClockOutOfRange { .. }
-            | ControlError::Fault(_) => StatusCode::BAD_REQUEST,
+            | ControlError::Fault(_)
+            | ControlError::Propagation(_) => StatusCode::BAD_REQUEST,
             ControlError::NoTenant(_) => StatusCode::NOT_FOUND,
             ControlError::AddTenant(e) => match e {
                 AddTenantError::Duplicate(_) => StatusCode::CONFLICT,

@@ -812,6 +812,39 @@ async fn registers_public_client(
     Ok(())
 }
 
+/// `POST /applications` as `who`; on success the application is the scenario's `name` (with a
+/// certificate of its own that Entra does not know yet, and no service principal).
+#[when(expr = "the administrator {string} creates an application {string}")]
+async fn creates_application(w: &mut EntraWorld, who: String, name: String) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let a = call(
+        w,
+        Some(&token),
+        "POST",
+        "applications",
+        Some(json!({ "displayName": name })),
+    )
+    .await?;
+    if a.status != 201 {
+        return Ok(());
+    }
+    let app_id = a.body["appId"].as_str().unwrap_or_default().parse()?;
+    let object_id = a.body["id"].as_str().unwrap_or_default().parse()?;
+    let now = w.tenant().now();
+    let certificate =
+        TestCertificate::generate_async(now - Duration::days(1), now + Duration::days(30)).await?;
+    w.apps.insert(
+        name,
+        ScenarioApp {
+            app_id,
+            object_id,
+            service_principal_id: None,
+            certificate,
+        },
+    );
+    Ok(())
+}
+
 /// `POST /oauth2PermissionGrants` for every user (`AllPrincipals`), as admin consent makes it.
 async fn consent(
     w: &mut EntraWorld,

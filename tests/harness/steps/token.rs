@@ -7,7 +7,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cucumber::{given, then, when};
+use mock_graph::core::clock::VirtualClock;
 use mock_graph::core::ids::Thumbprint;
+use mock_graph::core::propagation::Propagation;
 use mock_graph::testing::{Alg, GenerateAsync as _, TestCertificate};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -185,6 +187,30 @@ async fn another_tenant(w: &mut EntraWorld, domain: String) -> anyhow::Result<()
 async fn clock_forward(w: &mut EntraWorld, days: i64) {
     w.mock()
         .with_tenant(|t| t.advance_clock(Duration::days(days)));
+}
+
+#[given(expr = "the tenant clock moves forward {int} seconds")]
+#[when(expr = "the tenant clock moves forward {int} seconds")]
+async fn clock_forward_seconds(w: &mut EntraWorld, seconds: i64) {
+    w.mock()
+        .with_tenant(|t| t.advance_clock(Duration::seconds(seconds)));
+}
+
+/// Stops the tenant clock, so that only the scenario moves it: a step that checks a write is
+/// not seen one second before it is due must not race real time.
+#[given(expr = "the tenant clock stands still")]
+async fn clock_stands_still(w: &mut EntraWorld) {
+    w.mock()
+        .with_tenant(|t| t.clock = VirtualClock::frozen(t.now()));
+}
+
+/// Sets the tenant's propagation, as the control plane's `PUT …/propagation` does.
+#[given(expr = "the tenant's writes propagate as in the {string} profile")]
+async fn propagation_profile(w: &mut EntraWorld, profile: String) -> anyhow::Result<()> {
+    let p = Propagation::profile(&profile)
+        .ok_or_else(|| anyhow::anyhow!("no propagation profile {profile:?}"))?;
+    w.mock().with_tenant(|t| t.propagation = p);
+    Ok(())
 }
 
 /// Everything about one token request that a change can alter.
