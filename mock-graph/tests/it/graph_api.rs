@@ -2,9 +2,7 @@
 //! service principals, query options, app role assignments, keyCredentials, users and roles,
 //! and every refusal with its exact status and Graph error code.
 
-mod graph_support;
-
-use graph_support::*;
+use crate::support::*;
 use serde_json::{Value, json};
 use time::Duration;
 

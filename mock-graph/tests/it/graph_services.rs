@@ -2,9 +2,7 @@
 //! (export, status, automatic onboarding's registerApplication) and the password-writeback
 //! service, each gated on its role.
 
-mod graph_support;
-
-use graph_support::*;
+use crate::support::*;
 use mock_graph::core::directory::{PasswordProfile, RoleAssignment, User};
 use mock_graph::core::ids::ObjectId;
 use serde_json::json;

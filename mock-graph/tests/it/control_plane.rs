@@ -2,9 +2,7 @@
 //! reload into a fresh server with the same answers, the clock, fault rules (429 with
 //! Retry-After, dropped connections, latency, replication lag, count) and the request journal.
 
-mod graph_support;
-
-use graph_support::*;
+use crate::support::*;
 use mock_graph::core::fixture::TenantFixture;
 use serde_json::{Value, json};
 

@@ -20,11 +20,9 @@
 //! each credential's `key`). The mock does the same; the last test pins that down
 //! deterministically, and the concurrent tests keep such an administrator out.
 
-mod graph_support;
-
 use std::sync::Arc;
 
-use graph_support::*;
+use crate::support::*;
 use mock_graph::core::ids::AppId;
 use serde_json::{Value, json};
 

@@ -9,10 +9,10 @@ use adsync_client::cert::{
 use adsync_client::keys::{SignatureScheme, Signer, SoftwareKeyStore, Tpm, sign_message};
 use time::macros::datetime;
 
-const RSA2048_SHA256: &[u8] = include_bytes!("data/rsa2048-sha256.pem");
-const RSA3072_SHA256: &[u8] = include_bytes!("data/rsa3072-sha256.pem");
-const RSA2048_SHA384: &[u8] = include_bytes!("data/rsa2048-sha384.pem");
-const ECDSA_P256: &[u8] = include_bytes!("data/ecdsa-p256.pem");
+const RSA2048_SHA256: &[u8] = include_bytes!("../data/rsa2048-sha256.pem");
+const RSA3072_SHA256: &[u8] = include_bytes!("../data/rsa3072-sha256.pem");
+const RSA2048_SHA384: &[u8] = include_bytes!("../data/rsa2048-sha384.pem");
+const ECDSA_P256: &[u8] = include_bytes!("../data/ecdsa-p256.pem");
 
 #[test]
 fn sha256_hash_and_thumbprint_match_the_documented_computation() {

@@ -12,8 +12,8 @@
 //! JSON libraries, but decides signature validity from provenance (which key signed which bytes
 //! with which padding), not by verifying, and applies the rules in their documented order.
 //!
-//! `cargo test -p mock-graph --test prop_assertion` runs 256 cases; the long run is
-//! `PROPTEST_CASES=1000000 cargo test --release -p mock-graph --test prop_assertion`.
+//! `cargo test -p mock-graph --test it prop_assertion::` runs 256 cases; the long run is
+//! `PROPTEST_CASES=1000000 cargo test --release -p mock-graph --test it prop_assertion::`.
 //! Failures are kept in `mock-graph/proptest-regressions/` and replayed first.
 
 use std::sync::{Mutex, OnceLock};
@@ -1415,11 +1415,12 @@ fn mutated_assertions_get_exactly_what_the_rules_predict() {
         .spawn(|| {
             let config = ProptestConfig {
                 source_file: Some(file!()),
-                // Relative to the package root, where `cargo test` runs the binary.
+                // Under the package root, wherever the binary runs from.
                 failure_persistence: Some(Box::new(
-                    proptest::test_runner::FileFailurePersistence::Direct(
-                        "proptest-regressions/prop_assertion.txt",
-                    ),
+                    proptest::test_runner::FileFailurePersistence::Direct(concat!(
+                        env!("CARGO_MANIFEST_DIR"),
+                        "/proptest-regressions/prop_assertion.txt"
+                    )),
                 )),
                 // Shrinking re-signs on every step; bound it so a failure is reported promptly.
                 max_shrink_iters: 20_000,
@@ -1662,9 +1663,10 @@ fn numbers_config() -> ProptestConfig {
     ProptestConfig {
         source_file: Some(file!()),
         failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::Direct(
-                "proptest-regressions/prop_numbers.txt",
-            ),
+            proptest::test_runner::FileFailurePersistence::Direct(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/proptest-regressions/prop_numbers.txt"
+            )),
         )),
         ..ProptestConfig::default()
     }

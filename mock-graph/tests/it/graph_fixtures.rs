@@ -1,15 +1,13 @@
 //! The shipped edge-case fixtures (`fixtures/*.json`, keys in `fixtures/keys/`): each loads,
 //! holds the edge case it is named after, and its test-only private keys sign as documented.
-//! `generate_fixtures` (ignored) wrote them once: `cargo test -p mock-graph --test
-//! graph_fixtures -- --ignored generate_fixtures`.
-
-mod graph_support;
+//! `generate_fixtures` (ignored) wrote them once: `cargo test -p mock-graph --test it
+//! -- --ignored graph_fixtures::generate_fixtures`.
 
 use std::path::PathBuf;
 
+use crate::support::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use graph_support::*;
 use mock_graph::core::fixture::TenantFixture;
 use serde_json::{Value, json};
 use time::macros::datetime;

@@ -3,8 +3,6 @@
 //! shared `TestCertificate`, with the Graph bodies these tests send), proofs of possession, and
 //! one `call` helper that every test goes through.
 
-#![allow(dead_code)]
-
 use std::ops::Deref;
 
 use base64::Engine;

@@ -3,9 +3,7 @@
 //! wrong (401 Authentication_MissingOrMalformed), an object without a valid certificate, and the
 //! Application Administrator adding a credential to the sync application.
 
-mod graph_support;
-
-use graph_support::*;
+use crate::support::*;
 use serde_json::{Value, json};
 use time::Duration;
 

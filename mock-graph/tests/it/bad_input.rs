@@ -1409,9 +1409,7 @@ async fn over_http2_oversized_requests_get_the_services_format() {
 // refusal naming the field in the service's own format, never a 5xx.
 // ---------------------------------------------------------------------------------------------
 
-mod graph_support;
-
-use graph_support::{Env, SYNC_SERVICE, TestCert};
+use crate::support::{Env, SYNC_SERVICE, TestCert};
 use mock_graph::core::tenant::{RegisteredApplication, Tenant};
 
 /// What a row's requests can use.
@@ -1601,9 +1599,9 @@ fn password_grant(n: &Num) -> Sent {
     let upn = format!("admin@{}", n.env.domain());
     let form = form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "password")
-        .append_pair("client_id", graph_support::GRAPH_CLI)
+        .append_pair("client_id", crate::support::GRAPH_CLI)
         .append_pair("username", &upn)
-        .append_pair("password", graph_support::PASSWORD)
+        .append_pair("password", crate::support::PASSWORD)
         .append_pair("scope", "https://graph.microsoft.com/.default")
         .finish();
     Sent {
@@ -2516,7 +2514,7 @@ async fn send_number(
         As::Admin => Some(n.env.user_token("admin").await),
         As::App => Some(
             n.env
-                .app_token(&n.app.app_id.to_string(), &n.cert, graph_support::GRAPH)
+                .app_token(&n.app.app_id.to_string(), &n.cert, crate::support::GRAPH)
                 .await,
         ),
         As::SyncApp => Some(
