@@ -78,9 +78,7 @@ impl EntraWorld {
 
     /// Starts this scenario's mock tenant from a fixture file in `fixtures/`.
     pub async fn start_tenant_from_fixture(&mut self, name: &str) -> anyhow::Result<()> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
-            .join(format!("{name}.json"));
+        let path = super::from_root("fixtures").join(format!("{name}.json"));
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("fixture {}: {e}", path.display()))?;
         let fixture = mock_graph::TenantFixture::from_json(&text)?;
@@ -184,9 +182,7 @@ impl EntraWorld {
 
 /// Saves a snapshot under `target/harness-snapshots/`, named after the scenario.
 pub fn save_snapshot(scenario: &str, snapshot: &str) -> std::io::Result<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("harness-snapshots");
+    let dir = super::from_root("target").join("harness-snapshots");
     std::fs::create_dir_all(&dir)?;
     let name: String = scenario
         .chars()

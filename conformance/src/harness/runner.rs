@@ -1,13 +1,15 @@
 //! Running the feature files: writers (console + JUnit), the failure report hook, the filter
 //! that leaves out `@mock-only` scenarios against a remote target, and the count of what was
 //! selected: printed before and after the run, and a run that selects nothing (or fewer
-//! scenarios than `--min-scenarios` / `ENTRA_HARNESS_MIN_SCENARIOS`) fails. Shared by the
-//! `features` and `features_remote` test binaries.
+//! scenarios than `--min-scenarios` / `ENTRA_HARNESS_MIN_SCENARIOS`) fails. Shared by both modes
+//! of the harness binary (`features`, `features_remote`).
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use clap::Parser as _;
 use cucumber::event::ScenarioFinished;
 use cucumber::feature::Ext as _;
 use cucumber::gherkin::{self, GherkinEnv, tagexpr::TagOperation};
@@ -20,7 +22,8 @@ use super::world::EntraWorld;
 
 #[derive(clap::Args)]
 pub struct HarnessOptions {
-    /// Also write a JUnit XML report to this file (env: CUCUMBER_JUNIT).
+    /// Also write a JUnit XML report to this file (env: CUCUMBER_JUNIT); a relative path is
+    /// taken from the repository root.
     #[arg(long, value_name = "FILE", env = "CUCUMBER_JUNIT")]
     junit: Option<PathBuf>,
     /// Fail unless at least N scenarios are selected to run (env: ENTRA_HARNESS_MIN_SCENARIOS).
@@ -101,7 +104,7 @@ struct Count {
 }
 
 impl Count {
-    fn of(features: &str, selection: &Selection) -> Count {
+    fn of(features: &Path, selection: &Selection) -> Count {
         let mut count = Count::default();
         let mut paths: Vec<PathBuf> = match std::fs::read_dir(features) {
             Ok(entries) => entries
@@ -113,7 +116,9 @@ impl Count {
                 })
                 .collect(),
             Err(e) => {
-                count.unreadable.push(format!("{features}: {e}"));
+                count
+                    .unreadable
+                    .push(format!("{}: {e}", features.display()));
                 Vec::new()
             }
         };
@@ -178,9 +183,12 @@ fn banner(text: &str) {
     eprintln!("\n{rule}\n{text}\n{rule}\n");
 }
 
-/// Runs the selected scenarios; `Err` says why the run failed (the caller exits non-zero).
-pub async fn run() -> Result<(), String> {
-    let mut opts = cli::Opts::<_, _, _, HarnessOptions>::parsed();
+/// Runs the selected scenarios with the command line `args` (after the binary and its `mode`);
+/// `Err` says why the run failed (the caller exits non-zero).
+pub async fn run(mode: &OsStr, args: Vec<OsString>) -> Result<(), String> {
+    let mut opts = cli::Opts::<_, _, _, HarnessOptions>::parse_from(
+        std::iter::once(mode.to_os_string()).chain(args),
+    );
     // cucumber lets `--name`/`--tags` replace a custom filter; take them over so that the
     // `@mock-only` rule still applies to a selection.
     // Scenarios tagged @tpm need swtpm: without it they are left out, visibly, or the run
@@ -200,8 +208,8 @@ pub async fn run() -> Result<(), String> {
         without_tpm,
     };
     let min_scenarios = opts.custom.min_scenarios;
-    let junit: Box<dyn Write> = match &opts.custom.junit {
-        Some(path) => match File::create(path) {
+    let junit: Box<dyn Write> = match opts.custom.junit.as_ref().map(super::from_root) {
+        Some(path) => match File::create(&path) {
             Ok(f) => Box::new(f),
             Err(e) => {
                 eprintln!("cannot write the JUnit report {}: {e}", path.display());
@@ -210,8 +218,8 @@ pub async fn run() -> Result<(), String> {
         },
         None => Box::new(io::sink()),
     };
-    let features = concat!(env!("CARGO_MANIFEST_DIR"), "/features");
-    let count = Count::of(features, &selection);
+    let features = super::from_root("features");
+    let count = Count::of(&features, &selection);
     let against = match &remote {
         Some(url) => format!("against {url} (ENTRA_HARNESS_TARGET)"),
         None => "against in-process mocks".to_string(),

@@ -9,7 +9,8 @@
 //! - `ENTRA_HARNESS_GRAPH`: Graph base URL (default: the target URL);
 //! - `ENTRA_HARNESS_TENANT`: tenant id (default: the mock's default tenant);
 //! - `ENTRA_HARNESS_DOMAIN`: a verified domain (default: `contoso.onmicrosoft.com`);
-//! - `ENTRA_HARNESS_CA_FILE`: an extra CA to trust (PEM);
+//! - `ENTRA_HARNESS_CA_FILE`: an extra CA to trust (PEM; a relative path is taken from the
+//!   repository root);
 //! - `ENTRA_HARNESS_ADMIN_UPN` / `ENTRA_HARNESS_ADMIN_PASSWORD`: an Application Administrator
 //!   or Global Administrator (default: the default fixture's `admin@<domain>` / `Passw0rd!`).
 
@@ -98,7 +99,11 @@ impl TenantTarget {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let ca_pem = match env("ENTRA_HARNESS_CA_FILE") {
             Some(path) => {
-                Some(std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?)
+                let path = super::from_root(path);
+                Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                )
             }
             None => None,
         };

@@ -31,9 +31,7 @@ async fn tenant_from_fixture(w: &mut EntraWorld, name: String) -> anyhow::Result
 /// `fixtures/keys/<key>.{crt,key}.pem`, so the scenario can sign as that application.
 #[given(expr = "the fixture's application {string} signs with the key {string}")]
 async fn fixture_application(w: &mut EntraWorld, name: String, key: String) -> anyhow::Result<()> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join("keys");
+    let dir = crate::harness::from_root("fixtures").join("keys");
     let read = |ext: &str| {
         let path = dir.join(format!("{key}.{ext}.pem"));
         std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))

@@ -14,7 +14,7 @@ const ADMIN: &str = "hybridadmin@contoso.onmicrosoft.com";
 ///
 /// `CARGO_BIN_EXE_<name>` only exists for binaries of the test's own package, and `adsync` is
 /// `adsync-client`'s; a binary found next to this test could be left over from an older build
-/// (`cargo test --test cli_walkthrough` does not build other packages' binaries). So the test
+/// (`cargo test --test it` does not build other packages' binaries). So the test
 /// asks cargo to build it (a no-op when it is fresh) with the same profile and target directory,
 /// and runs the executable cargo reports for it.
 fn adsync_binary() -> PathBuf {
