@@ -14,9 +14,8 @@
 //!
 //! `entra-conformance features_remote [OPTIONS]`: the same against a second mock-graph process
 //! (this binary, re-run as `serve-mock-graph`) reached only by URL, as `ENTRA_HARNESS_TARGET`
-//! allows: the switch is tested without the real service. Scenarios tagged `@mock-only` are
-//! left out; the rest arrange the tenant through Microsoft Graph with an administrator's token,
-//! like against a real tenant.
+//! allows: the switch is tested without the real service. That mock has the control plane, so
+//! every scenario runs there, each in a tenant of its own.
 
 mod harness;
 
@@ -65,7 +64,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// The scenarios against in-process mocks, or `ENTRA_HARNESS_TARGET`.
 fn features(mode: &OsString, args: Vec<OsString>) -> Result<(), String> {
-    runtime().block_on(harness::runner::run(mode, args))
+    runtime().block_on(harness::runner::run(mode, args, false))
 }
 
 /// Kills the second mock when the run ends, however it ends.
@@ -113,7 +112,7 @@ fn features_remote(mode: &OsString, args: Vec<OsString>) -> Result<(), String> {
             eprintln!("second mock: {extra}");
         }
     });
-    let verdict = runtime().block_on(harness::runner::run(mode, args));
+    let verdict = runtime().block_on(harness::runner::run(mode, args, true));
     drop(mock);
     verdict
 }

@@ -1,8 +1,8 @@
 //! Running the feature files: writers (console + JUnit), the failure report hook, the filter
-//! that leaves out `@mock-only` scenarios against a remote target, and the count of what was
-//! selected: printed before and after the run, and a run that selects nothing (or fewer
-//! scenarios than `--min-scenarios` / `ENTRA_HARNESS_MIN_SCENARIOS`) fails. Shared by both modes
-//! of the harness binary (`features`, `features_remote`).
+//! that leaves out `@mock-only` scenarios against a target without the mock's control plane,
+//! and the count of what was selected: printed before and after the run, and a run that selects
+//! nothing (or fewer scenarios than `--min-scenarios` / `ENTRA_HARNESS_MIN_SCENARIOS`) fails.
+//! Shared by both modes of the harness binary (`features`, `features_remote`).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -32,7 +32,8 @@ pub struct HarnessOptions {
     min_scenarios: Option<usize>,
 }
 
-/// Tag of scenarios that need the mock's control plane (clock, faults, direct state).
+/// Tag of scenarios that need the mock's control plane (the clock, fault rules, the journal,
+/// snapshots, credentials added as a fixture would): left out against a target without one.
 pub const MOCK_ONLY: &str = "mock-only";
 /// Tag of scenarios whose sync server keeps its keys in a TPM (swtpm).
 pub const TPM: &str = "tpm";
@@ -43,7 +44,7 @@ enum Pick {
     Selected,
     /// Not matched by `--name` / `--tags`.
     NotMatched,
-    /// Tagged `@mock-only` while the run targets a remote tenant.
+    /// Tagged `@mock-only` while the target has no control plane.
     MockOnly,
     /// Tagged `@tpm` on a machine without swtpm (see `prerequisites`).
     NoTpm,
@@ -54,7 +55,8 @@ enum Pick {
 struct Selection {
     name: Option<regex::Regex>,
     tags: Option<TagOperation>,
-    remote: bool,
+    /// The target has no control plane (a real tenant).
+    without_control_plane: bool,
     /// swtpm is missing: `@tpm` scenarios cannot run.
     without_tpm: bool,
 }
@@ -80,7 +82,7 @@ impl Selection {
         let tagged = |tag: &str| tags.iter().any(|t| t.trim_start_matches('@') == tag);
         if !matched {
             Pick::NotMatched
-        } else if self.remote && tagged(MOCK_ONLY) {
+        } else if self.without_control_plane && tagged(MOCK_ONLY) {
             Pick::MockOnly
         } else if self.without_tpm && tagged(TPM) {
             Pick::NoTpm
@@ -184,8 +186,9 @@ fn banner(text: &str) {
 }
 
 /// Runs the selected scenarios with the command line `args` (after the binary and its `mode`);
-/// `Err` says why the run failed (the caller exits non-zero).
-pub async fn run(mode: &OsStr, args: Vec<OsString>) -> Result<(), String> {
+/// `Err` says why the run failed (the caller exits non-zero). `second_mock`: the target is the
+/// harness's own second mock, which has the control plane unless told otherwise.
+pub async fn run(mode: &OsStr, args: Vec<OsString>, second_mock: bool) -> Result<(), String> {
     let mut opts = cli::Opts::<_, _, _, HarnessOptions>::parse_from(
         std::iter::once(mode.to_os_string()).chain(args),
     );
@@ -200,11 +203,16 @@ pub async fn run(mode: &OsStr, args: Vec<OsString>) -> Result<(), String> {
             "swtpm (the TPM 2.0 emulator)",
         );
     }
-    let remote = super::target::remote_target();
+    let remote = super::target::configure()
+        .await
+        .map_err(|e| format!("the remote target: {e:#}"))?;
+    if second_mock && remote.is_some_and(|r| r.probed && !r.control_plane) {
+        return Err("the second mock did not answer the control plane's probe".into());
+    }
     let selection = Selection {
         name: opts.re_filter.take(),
         tags: opts.tags_filter.take(),
-        remote: remote.is_some(),
+        without_control_plane: remote.is_some_and(|r| !r.control_plane),
         without_tpm,
     };
     let min_scenarios = opts.custom.min_scenarios;
@@ -220,8 +228,12 @@ pub async fn run(mode: &OsStr, args: Vec<OsString>) -> Result<(), String> {
     };
     let features = super::from_root("features");
     let count = Count::of(&features, &selection);
-    let against = match &remote {
-        Some(url) => format!("against {url} (ENTRA_HARNESS_TARGET)"),
+    let against = match remote {
+        Some(r) if r.control_plane => format!(
+            "against {} (ENTRA_HARNESS_TARGET, a tenant per scenario through its control plane)",
+            r.url
+        ),
+        Some(r) => format!("against {} (ENTRA_HARNESS_TARGET, no control plane)", r.url),
         None => "against in-process mocks".to_string(),
     };
     let summary = format!("features {against}: {}", count.line());
@@ -264,10 +276,10 @@ pub async fn run(mode: &OsStr, args: Vec<OsString>) -> Result<(), String> {
                     eprintln!(
                         "\nScenario failed: {}\n{}",
                         scenario.name,
-                        world.failure_report(&snapshot_name)
+                        world.failure_report(&snapshot_name).await
                     );
                 } else if snapshot_always {
-                    world.save_final_snapshot(&snapshot_name);
+                    world.save_final_snapshot(&snapshot_name).await;
                 }
             }
             .boxed_local()

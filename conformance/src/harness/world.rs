@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use mock_graph::core::ids::{AppId, ObjectId};
-use mock_graph::testing::{TestCertificate, TestServer};
+use mock_graph::testing::TestCertificate;
 use serde_json::Value;
 
 use super::target::TenantTarget;
@@ -70,19 +70,20 @@ impl EntraWorld {
         })
     }
 
-    /// Starts this scenario's tenant (the default fixture, or the remote target).
+    /// Starts this scenario's tenant (the default fixture: an in-process mock, a fresh tenant on
+    /// a remote mock, or the remote tenant).
     pub async fn start_tenant(&mut self) -> anyhow::Result<()> {
         self.tenant = Some(TenantTarget::start().await?);
         Ok(())
     }
 
-    /// Starts this scenario's mock tenant from a fixture file in `fixtures/`.
+    /// Starts this scenario's tenant from a fixture file in `fixtures/`.
     pub async fn start_tenant_from_fixture(&mut self, name: &str) -> anyhow::Result<()> {
         let path = super::from_root("fixtures").join(format!("{name}.json"));
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("fixture {}: {e}", path.display()))?;
         let fixture = mock_graph::TenantFixture::from_json(&text)?;
-        self.tenant = Some(TenantTarget::mock(fixture).await?);
+        self.tenant = Some(TenantTarget::from_fixture(fixture).await?);
         Ok(())
     }
 
@@ -91,15 +92,6 @@ impl EntraWorld {
         self.tenant
             .as_ref()
             .expect("a step before this one must start the tenant (\"Given a tenant\")")
-    }
-
-    /// The in-process mock, for steps that use its control plane; panics (failing the step)
-    /// with advice when the scenario runs against a remote target.
-    pub fn mock(&self) -> &TestServer {
-        match self.tenant().test_server() {
-            Ok(server) => server,
-            Err(e) => panic!("{e}"),
-        }
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -142,12 +134,12 @@ impl EntraWorld {
     /// What to show when a scenario failed: the tenant's last answers from the journal, and
     /// where its final state was saved (load it with `mock-graph serve --fixture <file>`).
     /// `scenario` names the snapshot file and must be unique within the run.
-    pub fn failure_report(&self, scenario: &str) -> String {
+    pub async fn failure_report(&self, scenario: &str) -> String {
         let Some(tenant) = &self.tenant else {
             return "no tenant was started".into();
         };
         let mut out = String::new();
-        let journal = tenant.journal_tail(10);
+        let journal = tenant.journal_tail(10).await;
         if journal.is_empty() {
             out.push_str("  the tenant journaled no request\n");
         } else {
@@ -156,7 +148,7 @@ impl EntraWorld {
                 out.push_str(&format!("    {line}\n"));
             }
         }
-        if let Some(snapshot) = tenant.snapshot_json() {
+        if let Some(snapshot) = tenant.snapshot_json().await {
             match save_snapshot(scenario, &snapshot) {
                 Ok(path) => out.push_str(&format!(
                     "  the tenant's final state: {} (replay: mock-graph serve --fixture {0})\n",
@@ -171,8 +163,9 @@ impl EntraWorld {
 
 impl EntraWorld {
     /// Saves the tenant's final state (`ENTRA_HARNESS_SNAPSHOT=always`).
-    pub fn save_final_snapshot(&self, scenario: &str) {
-        if let Some(snapshot) = self.tenant.as_ref().and_then(|t| t.snapshot_json())
+    pub async fn save_final_snapshot(&self, scenario: &str) {
+        let Some(tenant) = &self.tenant else { return };
+        if let Some(snapshot) = tenant.snapshot_json().await
             && let Err(e) = save_snapshot(scenario, &snapshot)
         {
             eprintln!("could not save the snapshot of {scenario:?}: {e}");

@@ -56,22 +56,12 @@ pub fn resource_app_id(name: &str) -> String {
 
 /// Graph's base URL: the target's (`ENTRA_HARNESS_GRAPH` when a remote target names one).
 fn graph_base(w: &EntraWorld) -> String {
-    if crate::harness::target::remote_target().is_some()
-        && let Ok(graph) = std::env::var("ENTRA_HARNESS_GRAPH")
-        && !graph.trim().is_empty()
-    {
-        return graph.trim_end_matches('/').to_string();
-    }
-    w.tenant().base_url.clone()
+    w.tenant().graph_url.clone()
 }
 
-/// A user principal name; a bare name gets the tenant's domain.
+/// A user principal name in this tenant (see `TenantTarget::user`).
 fn upn(w: &EntraWorld, who: &str) -> String {
-    if who.contains('@') {
-        who.to_string()
-    } else {
-        format!("{who}@{}", w.tenant().domain)
-    }
+    w.tenant().user(who)
 }
 
 /// The scope of Graph tokens: Microsoft Graph by its appId, the same in every cloud (its
@@ -119,7 +109,7 @@ async fn app_graph_token(w: &EntraWorld, name: &str) -> anyhow::Result<String> {
     let client_id = app.app_id.to_string();
     let assertion = app
         .certificate
-        .assertion(&client_id, &url, tenant.now(), Alg::Ps256);
+        .assertion(&client_id, &url, tenant.now().await?, Alg::Ps256);
     let resp = tenant
         .http
         .post(&url)
@@ -528,7 +518,7 @@ async fn grants_unknown(
 /// A new certificate valid from a day ago for 180 days (by the tenant's clock), and its
 /// keyCredential as Graph takes it.
 async fn new_certificate(w: &EntraWorld, name: &str) -> anyhow::Result<(TestCertificate, Value)> {
-    let now = w.tenant().now();
+    let now = w.tenant().now().await?;
     let (start, end) = (now - Duration::days(1), now + Duration::days(179));
     let cert = TestCertificate::generate_async(start, end).await?;
     let credential = json!({
@@ -607,7 +597,7 @@ async fn add_key(
 ) -> anyhow::Result<()> {
     let token = app_graph_token(w, &app).await?;
     let a = w.app(&app);
-    let now = w.tenant().now().unix_timestamp();
+    let now = w.tenant().now().await?.unix_timestamp();
     let mut claims = json!({
         "aud": PROOF_AUDIENCE,
         "iss": a.object_id.to_string(),

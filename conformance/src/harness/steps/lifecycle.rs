@@ -28,7 +28,6 @@ use adsync_client::lifecycle::{AdminCredentials, LifecycleError, ServerOptions, 
 use adsync_client::retry::{RetryPolicy, SimulatedSleeper};
 use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{given, then, when};
-use mock_graph::core::clock::VirtualClock;
 use mock_graph::core::journal::JournalEntry;
 use mock_graph::core::operation::Operation;
 use mock_graph::testing::GenerateAsync as _;
@@ -142,7 +141,7 @@ impl ScenarioServer {
 /// Reads the state the Then steps compare with: the connector's certificate from its
 /// configuration, the sync application's credentials in the tenant, the event log's length
 /// and the tenant journal's length.
-pub fn snapshot(w: &EntraWorld) -> anyhow::Result<Before> {
+pub async fn snapshot(w: &EntraWorld) -> anyhow::Result<Before> {
     let srv = server(w);
     let config = srv.config()?;
     let certificate = config
@@ -151,6 +150,7 @@ pub fn snapshot(w: &EntraWorld) -> anyhow::Result<Before> {
         .map(|a| a.certificate_sha256_hash.clone());
     let tenant_keys = match &config.application {
         Some(_) => tenant_app(w)
+            .await
             .map(|a| {
                 a.key_credentials
                     .iter()
@@ -164,12 +164,12 @@ pub fn snapshot(w: &EntraWorld) -> anyhow::Result<Before> {
         certificate,
         tenant_keys,
         events: srv.event_log().all()?.len(),
-        requests: w.mock().with_tenant(|t| t.controls.journal.len()),
+        requests: w.tenant().journal().await?.len(),
     })
 }
 
 /// What the client logged and the tenant journaled since `before`.
-fn effects_since(w: &EntraWorld, before: &Before) -> anyhow::Result<Effects> {
+async fn effects_since(w: &EntraWorld, before: &Before) -> anyhow::Result<Effects> {
     let events = server(w)
         .event_log()
         .all()?
@@ -177,8 +177,9 @@ fn effects_since(w: &EntraWorld, before: &Before) -> anyhow::Result<Effects> {
         .skip(before.events)
         .collect();
     let requests = w
-        .mock()
-        .with_tenant(|t| t.controls.journal.entries())
+        .tenant()
+        .journal()
+        .await?
         .into_iter()
         .skip(before.requests)
         .collect();
@@ -244,15 +245,11 @@ async fn new_server_in(
     let graph_resource = cloud
         .map(|c| Endpoints::for_cloud(c).graph_resource().to_owned())
         .unwrap_or_else(|| GRAPH_RESOURCE.to_owned());
-    let now = w.mock().with_tenant(|t| {
-        let now = t.now().replace_nanosecond(0).unwrap_or_else(|_| t.now());
-        t.clock = VirtualClock::frozen(now);
-        now
-    });
+    let now = w.tenant().freeze_clock().await?;
     let clock = FixedClock::new(now);
-    let ca = w.mock().ca_pem_text();
-    let http = Arc::new(ReqwestTransport::new(ca.as_deref().map(str::as_bytes))?);
-    let endpoints = Endpoints::new(&w.tenant().base_url, &w.tenant().base_url)?
+    let ca = w.tenant().ca_pem();
+    let http = Arc::new(ReqwestTransport::new(ca.map(str::as_bytes))?);
+    let endpoints = Endpoints::new(&w.tenant().base_url, &w.tenant().graph_url)?
         .with_graph_resource(graph_resource);
     let (swtpm, tpm) = if with_tpm {
         // Starting swtpm waits for the process to answer; off the async workers, so the
@@ -301,9 +298,10 @@ async fn new_server_in(
 }
 
 /// Moves the tenant's clock and the sync server's clock together.
-fn advance(w: &mut EntraWorld, by: Duration) {
-    w.mock().with_tenant(|t| t.advance_clock(by));
+async fn advance(w: &mut EntraWorld, by: Duration) -> anyhow::Result<()> {
+    w.tenant().advance_clock(by).await?;
     sync(w).clock.advance(by);
+    Ok(())
 }
 
 fn duration(n: i64, unit: &str) -> anyhow::Result<Duration> {
@@ -423,14 +421,13 @@ async fn cloud_profile(
 #[given(expr = "the clocks move forward {int} {word}")]
 async fn clocks_forward(w: &mut EntraWorld, n: i64, unit: String) -> anyhow::Result<()> {
     let by = duration(n, &unit)?;
-    advance(w, by);
-    Ok(())
+    advance(w, by).await
 }
 
 /// Moves both clocks so that the connector's certificate expires in `days` days (negative:
 /// expired that many days ago). The certificate's notAfter is read from the certificate itself
 /// (parsed here), not from the client's certificate check, whose verdict these steps test.
-fn move_to_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
+async fn move_to_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
     let srv = server(w);
     let app = srv
         .config()?
@@ -446,20 +443,19 @@ fn move_to_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
     let target = not_after - Duration::days(days);
     let by = target - sync(w).clock.now();
     ensure!(!by.is_negative(), "the clocks would have to move backwards");
-    advance(w, by);
-    Ok(())
+    advance(w, by).await
 }
 
 #[when(expr = "the clocks move to {int} days before the certificate expires")]
 #[given(expr = "the clocks move to {int} days before the certificate expires")]
 async fn to_days_before_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
-    move_to_expiry(w, days)
+    move_to_expiry(w, days).await
 }
 
 #[when(expr = "the clocks move to {int} day(s) after the certificate expired")]
 #[given(expr = "the clocks move to {int} day(s) after the certificate expired")]
 async fn to_days_after_expiry(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
-    move_to_expiry(w, -days)
+    move_to_expiry(w, -days).await
 }
 
 // ---- administrators' certificates and applications
@@ -530,17 +526,19 @@ async fn admin_registers_app(w: &mut EntraWorld, app: String, cert: String) -> a
         .ok_or_else(|| anyhow!("certificate {cert} is not in LOCAL_MACHINE"))?;
     let info = entry.certificate.info()?;
     let der = entry.certificate.der().to_vec();
-    let registered = w.mock().with_tenant(|t| {
-        let r = t.register_application(&app);
-        t.add_certificate(r.application_id, &der, info.not_before, info.not_after);
-        r
-    });
+    let registered = w
+        .tenant()
+        .register_application(&app, &der, info.not_before, info.not_after, true)
+        .await?;
+    let sp = registered
+        .service_principal_id
+        .ok_or_else(|| anyhow!("{app} got no service principal"))?;
     sync(w).apps.insert(
         app,
         (
             ClientId::from(registered.app_id.to_string()),
-            ObjectId::from(registered.application_id.to_string()),
-            ObjectId::from(registered.service_principal_id.to_string()),
+            ObjectId::from(registered.object_id.to_string()),
+            ObjectId::from(sp.to_string()),
         ),
     );
     Ok(())
@@ -564,11 +562,7 @@ async fn admin_grants(
     let (_, _, sp) = app_ids(w, &app)?;
     let sp: mock_graph::core::ids::ObjectId = sp.as_str().parse()?;
     let resource = resource_app_id(&resource);
-    w.mock().with_tenant(|t| {
-        t.assign_app_role(sp, resource.parse()?, &role)
-            .map(|_| ())
-            .ok_or_else(|| anyhow!("unknown resource {resource} or role {role}"))
-    })
+    w.tenant().grant_app_role(sp, &resource, &role).await
 }
 
 /// Resources by the names the documents use, or by appId.
@@ -777,21 +771,24 @@ async fn credential_details(
 }
 
 /// The sync application as the tenant has it.
-fn tenant_app(w: &EntraWorld) -> anyhow::Result<mock_graph::core::directory::Application> {
+async fn tenant_app(w: &EntraWorld) -> anyhow::Result<mock_graph::core::directory::Application> {
     let config = server(w).config()?;
     let app = config
         .application
         .as_ref()
         .ok_or_else(|| anyhow!("the sync server has no application"))?;
     let app_id: mock_graph::core::ids::AppId = app.application_app_id.as_str().parse()?;
-    w.mock()
-        .with_tenant(|t| t.directory.application_by_app_id(app_id).cloned())
+    w.tenant()
+        .directory()
+        .await?
+        .application_by_app_id(app_id)
+        .cloned()
         .ok_or_else(|| anyhow!("the tenant has no application {app_id}"))
 }
 
 #[then("the tenant has the sync application named after the server")]
 async fn app_named(w: &mut EntraWorld) -> anyhow::Result<()> {
-    let app = tenant_app(w)?;
+    let app = tenant_app(w).await?;
     let config = server(w).config()?;
     ensure!(
         app.display_name == config.application_display_name(),
@@ -816,28 +813,26 @@ async fn app_named(w: &mut EntraWorld) -> anyhow::Result<()> {
 
 #[then(expr = "the sync application holds {string}")]
 async fn app_holds(w: &mut EntraWorld, role: String) -> anyhow::Result<()> {
-    let app = tenant_app(w)?;
-    let held = w.mock().with_tenant(|t| {
-        let sp = t
-            .directory
-            .service_principal_by_app_id(app.app_id)
-            .map(|s| s.id);
-        t.directory
-            .service_principals
-            .iter()
-            .flat_map(|r| {
-                sp.map(|sp| t.directory.granted_app_roles(sp, r))
-                    .unwrap_or_default()
-            })
-            .collect::<Vec<_>>()
-    });
+    let app = tenant_app(w).await?;
+    let directory = w.tenant().directory().await?;
+    let sp = directory
+        .service_principal_by_app_id(app.app_id)
+        .map(|s| s.id);
+    let held = directory
+        .service_principals
+        .iter()
+        .flat_map(|r| {
+            sp.map(|sp| directory.granted_app_roles(sp, r))
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>();
     ensure!(held.contains(&role), "the sync application holds {held:?}");
     Ok(())
 }
 
 #[then(expr = "the sync application holds {string} on {string}")]
 async fn app_holds_on(w: &mut EntraWorld, role: String, resource: String) -> anyhow::Result<()> {
-    let of = of_resource(w, &resource)?;
+    let of = of_resource(w, &resource).await?;
     let held = of.granted.ok_or_else(|| {
         anyhow!("the tenant has no service principal of {resource}, so nothing can be held on it")
     })?;
@@ -853,7 +848,7 @@ async fn app_holds_on(w: &mut EntraWorld, role: String, resource: String) -> any
 /// role assignment it has, so a grant or a declaration for that resource fails it either way.
 #[then(expr = "the sync application holds nothing on {string}")]
 async fn app_holds_nothing_on(w: &mut EntraWorld, resource: String) -> anyhow::Result<()> {
-    let of = of_resource(w, &resource)?;
+    let of = of_resource(w, &resource).await?;
     if let Some(held) = &of.granted {
         ensure!(
             held.is_empty(),
@@ -887,8 +882,8 @@ struct OfResource {
 
 /// Reads what the sync application holds and declares of `resource` (an appId, or a name
 /// `resource_app_id` knows).
-fn of_resource(w: &EntraWorld, resource: &str) -> anyhow::Result<OfResource> {
-    let app = tenant_app(w)?;
+async fn of_resource(w: &EntraWorld, resource: &str) -> anyhow::Result<OfResource> {
+    let app = tenant_app(w).await?;
     let resource: mock_graph::core::ids::AppId = resource_app_id(resource).parse()?;
     let declared = app
         .required_resource_access
@@ -899,35 +894,32 @@ fn of_resource(w: &EntraWorld, resource: &str) -> anyhow::Result<OfResource> {
         })
         .map(|r| r.resource_access.len().max(1))
         .sum();
-    w.mock().with_tenant(|t| {
-        let sp = t
-            .directory
-            .service_principal_by_app_id(app.app_id)
-            .map(|s| s.id)
-            .ok_or_else(|| anyhow!("the sync application has no service principal"))?;
-        let target = t.directory.service_principal_by_app_id(resource);
-        let assignments = t
-            .directory
-            .app_role_assignments
-            .iter()
-            .filter(|a| a.principal_id == sp)
-            .filter(|a| {
-                t.directory
-                    .service_principal(a.resource_id)
-                    .is_some_and(|r| r.app_id == resource)
-            })
-            .count();
-        Ok(OfResource {
-            granted: target.map(|r| t.directory.granted_app_roles(sp, r)),
-            assignments,
-            declared,
+    let directory = w.tenant().directory().await?;
+    let sp = directory
+        .service_principal_by_app_id(app.app_id)
+        .map(|s| s.id)
+        .ok_or_else(|| anyhow!("the sync application has no service principal"))?;
+    let target = directory.service_principal_by_app_id(resource);
+    let assignments = directory
+        .app_role_assignments
+        .iter()
+        .filter(|a| a.principal_id == sp)
+        .filter(|a| {
+            directory
+                .service_principal(a.resource_id)
+                .is_some_and(|r| r.app_id == resource)
         })
+        .count();
+    Ok(OfResource {
+        granted: target.map(|r| directory.granted_app_roles(sp, r)),
+        assignments,
+        declared,
     })
 }
 
 #[then(expr = "the sync application has {int} certificate credential(s)")]
 async fn app_credentials(w: &mut EntraWorld, n: usize) -> anyhow::Result<()> {
-    let app = tenant_app(w)?;
+    let app = tenant_app(w).await?;
     ensure!(
         app.key_credentials.len() == n,
         "the sync application has {} credentials",
@@ -953,9 +945,9 @@ async fn app_credentials(w: &mut EntraWorld, n: usize) -> anyhow::Result<()> {
 #[when("the scheduler runs")]
 #[given("the scheduler runs")]
 async fn scheduler_runs(w: &mut EntraWorld) -> anyhow::Result<()> {
-    let before = before_rotating(w, None)?;
+    let before = before_rotating(w, None).await?;
     let run = server(w).run_scheduler_once().await?;
-    let effects = effects_since(w, &before)?;
+    let effects = effects_since(w, &before).await?;
     let srv = sync(w);
     srv.last_cycle = run.sync_cycle.clone();
     srv.cycle_requests = effects.requests.clone();
@@ -1117,9 +1109,9 @@ async fn no_event(w: &mut EntraWorld, id: u32) -> anyhow::Result<()> {
 #[when("a sync cycle runs")]
 #[given("a sync cycle runs")]
 async fn sync_cycle(w: &mut EntraWorld) -> anyhow::Result<()> {
-    let before = snapshot(w)?;
+    let before = snapshot(w).await?;
     let cycle = server(w).start_sync_cycle(PolicyType::Delta).await?;
-    let effects = effects_since(w, &before)?;
+    let effects = effects_since(w, &before).await?;
     let srv = sync(w);
     srv.last_cycle = Some(cycle);
     srv.cycle_requests = effects.requests;
@@ -1219,8 +1211,11 @@ async fn cycle_failed(w: &mut EntraWorld, text: String) -> anyhow::Result<()> {
 // ---- rotation
 
 /// Remembers what the Then steps about rotation compare with, before a step that can rotate.
-pub fn before_rotating(w: &mut EntraWorld, target: Option<Sha256Hash>) -> anyhow::Result<Before> {
-    let before = snapshot(w)?;
+pub async fn before_rotating(
+    w: &mut EntraWorld,
+    target: Option<Sha256Hash>,
+) -> anyhow::Result<Before> {
+    let before = snapshot(w).await?;
     let srv = sync(w);
     srv.before_rotation = Some(before.clone());
     srv.rotation_target = target;
@@ -1230,7 +1225,7 @@ pub fn before_rotating(w: &mut EntraWorld, target: Option<Sha256Hash>) -> anyhow
 
 #[when("the sync server rotates its credential on demand")]
 async fn rotate(w: &mut EntraWorld) -> anyhow::Result<()> {
-    before_rotating(w, None)?;
+    before_rotating(w, None).await?;
     let srv = sync(w);
     let r = srv.server.rotate_credential(None, None).await;
     if let Some(o) = srv.record(r) {
@@ -1241,7 +1236,7 @@ async fn rotate(w: &mut EntraWorld) -> anyhow::Result<()> {
 
 #[when(expr = "the sync server rotates its credential on demand with the administrator {string}")]
 async fn rotate_admin(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
-    before_rotating(w, None)?;
+    before_rotating(w, None).await?;
     let admin = admin(w, &by);
     let srv = sync(w);
     let r = srv.server.rotate_credential(None, Some(&admin)).await;
@@ -1254,7 +1249,7 @@ async fn rotate_admin(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
 #[when(expr = "the sync server rotates its credential to certificate {string}")]
 async fn rotate_to(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
     let hash = cert_hash(w, &cert)?;
-    before_rotating(w, Some(hash.clone()))?;
+    before_rotating(w, Some(hash.clone())).await?;
     let srv = sync(w);
     let r = srv.server.rotate_credential(Some(&hash), None).await;
     if let Some(o) = srv.record(r) {
@@ -1309,7 +1304,7 @@ async fn was_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
         sha256_hex(entry.certificate.der()).eq_ignore_ascii_case(current.as_str()),
         "the store's entry for {current} holds another certificate"
     );
-    let tenant = tenant_app(w)?;
+    let tenant = tenant_app(w).await?;
     let key = tenant_key_for(&tenant, &current).ok_or_else(|| {
         anyhow!("the sync application in the tenant has no credential for the connector's certificate {current}")
     })?;
@@ -1354,7 +1349,8 @@ async fn not_rotated(w: &mut EntraWorld) -> anyhow::Result<()> {
         "the connector's certificate changed from {:?} to {current:?}",
         before.certificate
     );
-    let mut keys: Vec<String> = tenant_app(w)?
+    let mut keys: Vec<String> = tenant_app(w)
+        .await?
         .key_credentials
         .iter()
         .map(|k| k.key_id.to_string())
@@ -1402,6 +1398,7 @@ async fn refuse_remove_key(w: &mut EntraWorld, count: u32) -> anyhow::Result<()>
         w,
         serde_json::json!({"match": {"operation": "removeKey"}, "status": 403, "error": "Authorization_RequestDenied", "count": count}),
     )
+    .await
 }
 
 #[given(expr = "the tenant delays new directory role assignments by {int} minutes")]
@@ -1410,14 +1407,11 @@ async fn lag_role_assignments(w: &mut EntraWorld, minutes: u64) -> anyhow::Resul
         w,
         serde_json::json!({"match": {"operation": "roleAssignments.create"}, "lag_seconds": minutes * 60}),
     )
+    .await
 }
 
-fn add_fault(w: &mut EntraWorld, rule: serde_json::Value) -> anyhow::Result<()> {
-    let spec: mock_graph::core::faults::FaultSpec = serde_json::from_value(rule)?;
-    w.mock()
-        .with_tenant(|t| t.controls.faults.add(spec))
-        .map_err(|e| anyhow!("{e}"))?;
-    Ok(())
+async fn add_fault(w: &mut EntraWorld, rule: serde_json::Value) -> anyhow::Result<()> {
+    w.tenant().add_fault(rule).await
 }
 
 /// The CertificateId that the last event 1015 names.
@@ -1446,7 +1440,7 @@ async fn names_old_id(w: &mut EntraWorld) -> anyhow::Result<()> {
         .as_ref()
         .and_then(|b| b.certificate.clone())
         .ok_or_else(|| anyhow!("no certificate was recorded before a rotation"))?;
-    let app = tenant_app(w)?;
+    let app = tenant_app(w).await?;
     let key = app
         .key_credentials
         .iter()
@@ -1482,16 +1476,10 @@ async fn remove_named_key(w: &mut EntraWorld) -> anyhow::Result<()> {
 #[when("an administrator removes the sync server's certificate credential in the tenant")]
 #[given("an administrator removes the sync server's certificate credential in the tenant")]
 async fn revoke(w: &mut EntraWorld) -> anyhow::Result<()> {
-    let app = tenant_app(w)?;
-    let removed = w.mock().with_tenant(|t| {
-        t.directory.application_mut(app.id).map(|a| {
-            let n = a.key_credentials.len();
-            a.key_credentials.clear();
-            n
-        })
-    });
+    let app = tenant_app(w).await?;
+    let removed = w.tenant().remove_certificates(app.id).await?;
     ensure!(
-        removed.is_some_and(|n| n > 0),
+        removed > 0,
         "the sync application had no certificate credential to remove"
     );
     Ok(())
@@ -1501,14 +1489,14 @@ async fn revoke(w: &mut EntraWorld) -> anyhow::Result<()> {
     expr = "an Application Administrator adds a certificate of their own to the sync application"
 )]
 async fn foreign_credential(w: &mut EntraWorld) -> anyhow::Result<()> {
-    let app = tenant_app(w)?;
+    let app = tenant_app(w).await?;
     let now = sync(w).clock.now();
     let cert =
         mock_graph::testing::TestCertificate::generate_async(now, now + Duration::days(90)).await?;
     let key_id = w
-        .mock()
-        .with_tenant(|t| t.add_certificate(app.id, &cert.der, now, now + Duration::days(90)))
-        .ok_or_else(|| anyhow!("the tenant has no application {}", app.id))?;
+        .tenant()
+        .add_certificate(app.id, &cert.der, now, now + Duration::days(90))
+        .await?;
     sync(w).foreign_keys.push(key_id.to_string());
     Ok(())
 }
@@ -1534,7 +1522,7 @@ async fn review_classifies(w: &mut EntraWorld) -> anyhow::Result<()> {
         !foreign_added.is_empty(),
         "no step added a foreign credential"
     );
-    let app = tenant_app(w)?;
+    let app = tenant_app(w).await?;
     let mut in_tenant: Vec<String> = app
         .key_credentials
         .iter()
@@ -1604,7 +1592,7 @@ async fn event_names_foreign(w: &mut EntraWorld) -> anyhow::Result<()> {
             "event 1016 does not name {id}: {message}"
         );
     }
-    for k in tenant_app(w)?.key_credentials {
+    for k in tenant_app(w).await?.key_credentials {
         let id = k.key_id.to_string();
         ensure!(
             foreign.contains(&id) || !message.contains(&id.to_ascii_lowercase()),
@@ -1652,37 +1640,38 @@ async fn rollback(w: &mut EntraWorld, by: String) {
     srv.record(r);
 }
 
-fn sync_account_users(
+async fn sync_account_users(
     w: &EntraWorld,
     prefix: &str,
-) -> Vec<(mock_graph::core::ids::ObjectId, String)> {
+) -> anyhow::Result<Vec<(mock_graph::core::ids::ObjectId, String)>> {
     let prefix = prefix.to_ascii_lowercase();
-    w.mock().with_tenant(|t| {
-        t.directory
-            .users
-            .iter()
-            .filter(|u| {
-                u.user_principal_name
-                    .to_ascii_lowercase()
-                    .starts_with(&prefix)
-            })
-            .map(|u| (u.id, u.user_principal_name.clone()))
-            .collect()
-    })
+    Ok(w.tenant()
+        .directory()
+        .await?
+        .users
+        .iter()
+        .filter(|u| {
+            u.user_principal_name
+                .to_ascii_lowercase()
+                .starts_with(&prefix)
+        })
+        .map(|u| (u.id, u.user_principal_name.clone()))
+        .collect())
 }
 
 #[then(expr = "the tenant has a user {string} with the Directory Synchronization Accounts role")]
 async fn user_with_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
-    let users = sync_account_users(w, &prefix);
+    let users = sync_account_users(w, &prefix).await?;
     let [(id, _)] = users.as_slice() else {
         bail!("expected one user {prefix}* in the tenant, found {users:?}");
     };
     let id = *id;
-    let has = w.mock().with_tenant(|t| {
-        t.directory
-            .directory_roles_of(id)
-            .contains(&mock_graph::core::roles::DIRECTORY_SYNCHRONIZATION_ACCOUNTS)
-    });
+    let has = w
+        .tenant()
+        .directory()
+        .await?
+        .directory_roles_of(id)
+        .contains(&mock_graph::core::roles::DIRECTORY_SYNCHRONIZATION_ACCOUNTS);
     ensure!(
         has,
         "{prefix} lacks the Directory Synchronization Accounts role"
@@ -1692,19 +1681,19 @@ async fn user_with_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()
 
 #[then(expr = "the tenant has no user {string}")]
 async fn no_user(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
-    let users = sync_account_users(w, &prefix);
+    let users = sync_account_users(w, &prefix).await?;
     ensure!(users.is_empty(), "the tenant still has {users:?}");
     Ok(())
 }
 
 #[then(expr = "the tenant has a user {string} without any directory role")]
 async fn user_without_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()> {
-    let users = sync_account_users(w, &prefix);
+    let users = sync_account_users(w, &prefix).await?;
     let [(id, _)] = users.as_slice() else {
         bail!("expected one user {prefix}* in the tenant, found {users:?}");
     };
     let id = *id;
-    let roles = w.mock().with_tenant(|t| t.directory.directory_roles_of(id));
+    let roles = w.tenant().directory().await?.directory_roles_of(id);
     ensure!(roles.is_empty(), "{prefix} holds {roles:?}");
     Ok(())
 }

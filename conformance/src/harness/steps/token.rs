@@ -37,21 +37,14 @@ async fn fixture_application(w: &mut EntraWorld, name: String, key: String) -> a
         std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     };
     let certificate = TestCertificate::from_pem(&read("crt")?, &read("key")?)?;
-    let (app_id, object_id, service_principal_id) = w
-        .mock()
-        .with_tenant(|t| {
-            let app = t
-                .directory
-                .applications
-                .iter()
-                .find(|a| a.display_name == name)?;
-            let sp = t
-                .directory
-                .service_principal_by_app_id(app.app_id)
-                .map(|s| s.id);
-            Some((app.app_id, app.id, sp))
-        })
+    let directory = w.tenant().directory().await?;
+    let app = directory
+        .applications
+        .iter()
+        .find(|a| a.display_name == name)
         .ok_or_else(|| anyhow::anyhow!("the fixture has no application named {name:?}"))?;
+    let (app_id, object_id) = (app.app_id, app.id);
+    let service_principal_id = directory.service_principal_by_app_id(app_id).map(|s| s.id);
     w.apps.insert(
         name,
         ScenarioApp {
@@ -71,7 +64,7 @@ async fn register(
     for_days: i64,
     with_sp: bool,
 ) -> anyhow::Result<()> {
-    let now = w.tenant().now();
+    let now = w.tenant().now().await?;
     let start = now - Duration::days(from_days_ago);
     let end = start + Duration::days(for_days);
     let certificate = TestCertificate::generate_async(start, end).await?;
@@ -114,33 +107,36 @@ async fn app_without_sp(w: &mut EntraWorld, name: String) -> anyhow::Result<()> 
 }
 
 #[given(expr = "the application {string} has a client secret {string} that expires in {int} days")]
-async fn client_secret(w: &mut EntraWorld, name: String, secret: String, days: i64) {
-    add_secret(w, &name, &secret, days);
+async fn client_secret(
+    w: &mut EntraWorld,
+    name: String,
+    secret: String,
+    days: i64,
+) -> anyhow::Result<()> {
+    add_secret(w, &name, &secret, days).await
 }
 
 #[given(expr = "the application {string} has a client secret {string} that expired {int} days ago")]
-async fn expired_client_secret(w: &mut EntraWorld, name: String, secret: String, days: i64) {
-    add_secret(w, &name, &secret, -days);
+async fn expired_client_secret(
+    w: &mut EntraWorld,
+    name: String,
+    secret: String,
+    days: i64,
+) -> anyhow::Result<()> {
+    add_secret(w, &name, &secret, -days).await
 }
 
-fn add_secret(w: &mut EntraWorld, name: &str, secret: &str, expires_in_days: i64) {
+/// A secret the scenario chooses, added as a fixture would (Graph's addPassword makes its own).
+async fn add_secret(
+    w: &mut EntraWorld,
+    name: &str,
+    secret: &str,
+    expires_in_days: i64,
+) -> anyhow::Result<()> {
     let object_id = w.app(name).object_id;
-    w.mock().with_tenant(|t| {
-        let end = t.now() + Duration::days(expires_in_days);
-        let credential = mock_graph::core::directory::PasswordCredential {
-            key_id: uuid::Uuid::new_v4(),
-            display_name: Some("test secret".into()),
-            hint: Some(secret.chars().take(3).collect()),
-            start_date_time: end - Duration::days(365),
-            end_date_time: end,
-            secret_text: secret.to_string(),
-        };
-        t.directory
-            .application_mut(object_id)
-            .expect("registered application")
-            .password_credentials
-            .push(credential);
-    });
+    w.tenant()
+        .add_client_secret(object_id, secret, Duration::days(expires_in_days))
+        .await
 }
 
 #[given(expr = "the application {string} is granted {string} on {string}")]
@@ -158,9 +154,8 @@ async fn granted(
 }
 
 #[given(expr = "the tenant clock moves forward {int} days")]
-async fn clock_forward(w: &mut EntraWorld, days: i64) {
-    w.mock()
-        .with_tenant(|t| t.advance_clock(Duration::days(days)));
+async fn clock_forward(w: &mut EntraWorld, days: i64) -> anyhow::Result<()> {
+    w.tenant().advance_clock(Duration::days(days)).await
 }
 
 /// Everything about one token request that a change can alter.
@@ -514,7 +509,7 @@ async fn request_token(
     let base = w.tenant().base_url.clone();
     let tenant_id = w.tenant().tenant_id.clone();
     let domain = w.tenant().domain.clone();
-    let now = w.tenant().now();
+    let now = w.tenant().now().await?;
     let app = w.app(name);
     let client_id = app.app_id.to_string();
     let mut call = TokenCall {
@@ -658,7 +653,7 @@ async fn sign_in(
     let mut form = vec![
         ("grant_type".to_string(), "password".to_string()),
         ("client_id".to_string(), client.to_string()),
-        ("username".to_string(), upn.to_string()),
+        ("username".to_string(), w.tenant().user(upn)),
         ("password".to_string(), password.to_string()),
         ("scope".to_string(), scope.to_string()),
     ];

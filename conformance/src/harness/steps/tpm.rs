@@ -251,7 +251,7 @@ async fn server_token(w: &mut EntraWorld, scope: String) -> anyhow::Result<()> {
 
 #[when(expr = "the sync server rotates its credential on demand {int} times")]
 async fn rotate_times(w: &mut EntraWorld, n: u32) -> anyhow::Result<()> {
-    crate::harness::steps::lifecycle::before_rotating(w, None)?;
+    crate::harness::steps::lifecycle::before_rotating(w, None).await?;
     let srv = server(w)?;
     let configured = |srv: &SyncServer| -> anyhow::Result<_> {
         Ok(srv.config()?.application.map(|a| a.certificate_sha256_hash))
