@@ -16,7 +16,10 @@ const ADMIN: &str = "hybridadmin@contoso.onmicrosoft.com";
 /// `adsync-client`'s; a binary found next to this test could be left over from an older build
 /// (`cargo test --test it` does not build other packages' binaries). So the test
 /// asks cargo to build it (a no-op when it is fresh) with the same profile and target directory,
-/// and runs the executable cargo reports for it.
+/// and runs the executable cargo reports for it. It is built as a member of the whole workspace
+/// (`--workspace --bin adsync`), whose features `cargo test` at the root unifies too, so the
+/// dependencies the suite already built are reused; `-p adsync-client` alone would build the
+/// client's dependency tree a second time with that package's own features.
 fn adsync_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // <target-dir>[/<triple>]/<profile>/deps/<test>
@@ -42,7 +45,7 @@ fn adsync_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command
-        .args(["build", "-p", "adsync-client", "--bin", "adsync"])
+        .args(["build", "--workspace", "--bin", "adsync"])
         .args(["--message-format", "json-render-diagnostics"])
         .arg("--target-dir")
         .arg(&target_dir)
