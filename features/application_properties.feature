@@ -81,8 +81,8 @@ Feature: What an application exposes is stored and honoured, or refused as Graph
       | urn:contoso:inventory          |
 
   Scenario: An identifier URI another application has is refused
-    Given the administrator "appadmin@contoso.onmicrosoft.com" sets "identifierUris" of the application "Inventory" to '["https://contoso.onmicrosoft.com/<appId of Inventory>"]'
-    When the administrator "appadmin@contoso.onmicrosoft.com" sets "identifierUris" of the application "Stocktaker" to '["https://contoso.onmicrosoft.com/<appId of Inventory>"]'
+    Given the administrator "appadmin@contoso.onmicrosoft.com" sets "identifierUris" of the application "Inventory" to '["https://<tenant domain>/<appId of Inventory>"]'
+    When the administrator "appadmin@contoso.onmicrosoft.com" sets "identifierUris" of the application "Stocktaker" to '["https://<tenant domain>/<appId of Inventory>"]'
     Then Graph answers 400 with error code "Request_BadRequest"
     And Graph's error message is "Another object with the same value for property identifierUris already exists."
 
