@@ -91,3 +91,12 @@ Feature: National clouds
     And the connector identity type is Application
     When a sync cycle runs
     Then the sync cycle succeeded
+
+  Scenario: In the US Government cloud the password reset service is made on demand under its own appId
+    Given the tenant from fixture "usgov"
+    And the administrator "admin@contosogov.onmicrosoft.us" deletes the service principal of "2e5ecfc8-ea79-48bd-8140-c19324acb278"
+    When the administrator "admin@contosogov.onmicrosoft.us" creates the service principal of "93625bc8-bfe2-437a-97e0-3d0060024faa"
+    Then Graph answers 400 with error code "Request_BadRequest"
+    When the administrator "admin@contosogov.onmicrosoft.us" creates the service principal of "2e5ecfc8-ea79-48bd-8140-c19324acb278"
+    Then Graph answers 201
+    And the answer's "displayName" is "Microsoft password reset service"

@@ -30,3 +30,11 @@ Feature: Revocation and credential hygiene
     And the review classifies only the Application Administrator's credential as foreign
     And event 1016 was logged with level Warning saying "did not create"
     And event 1016 names the CertificateId of the Application Administrator's credential and no other
+
+  Scenario: A credential added to the sync application's service principal is reported
+    Given an Application Administrator adds a certificate of their own to the sync application's service principal
+    When the administrator "hybridadmin" reviews the sync application's credentials
+    Then the operation succeeded
+    And the review classifies only the Application Administrator's credential as foreign
+    And event 1016 was logged with level Warning saying "did not create"
+    And event 1016 names the CertificateId of the Application Administrator's credential and no other

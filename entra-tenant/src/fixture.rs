@@ -13,6 +13,7 @@ use crate::clock::ClockFixture;
 use crate::cloud::Cloud;
 use crate::directory::Directory;
 use crate::ids::TenantId;
+use crate::propagation::Propagation;
 use crate::signing::SigningKeyFixture;
 
 /// The embedded default fixture (`fixtures/default.json`).
@@ -30,6 +31,14 @@ pub struct TenantInfo {
     pub verified_domains: Vec<String>,
     #[serde(default)]
     pub cloud: Cloud,
+    /// How long each kind of write takes to be seen: a profile's name (`immediate`,
+    /// `realistic`, `slow`) or the delays in seconds; immediate when absent.
+    #[serde(
+        default,
+        skip_serializing_if = "Propagation::is_immediate",
+        deserialize_with = "crate::propagation::deserialize_setting"
+    )]
+    pub propagation: Propagation,
 }
 
 /// A whole tenant. Its members are `tenant`, `clock`, the directory's collections (`users`,

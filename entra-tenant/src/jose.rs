@@ -108,27 +108,47 @@ fn decode_object(segment: &str, what: &'static str) -> Result<JsonObject, Malfor
     })
 }
 
-/// The two signature algorithms Entra accepts for client assertions.
+/// The signature algorithms Entra accepts for client assertions: RSASSA-PKCS1-v1_5 and
+/// RSASSA-PSS with SHA-256, SHA-384 or SHA-512. AADSTS5002738 lists `RS256,RS384,RS512` as
+/// supported (MSAL.NET's captured payloads); PS256 is what MSAL sends by default; PS384 and PS512
+/// are taken as well (no source says Entra refuses them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RsaAlgorithm {
     Rs256,
+    Rs384,
+    Rs512,
     Ps256,
+    Ps384,
+    Ps512,
 }
 
 impl RsaAlgorithm {
     pub fn from_header(alg: Option<&str>) -> Option<Self> {
         match alg {
             Some("RS256") => Some(Self::Rs256),
+            Some("RS384") => Some(Self::Rs384),
+            Some("RS512") => Some(Self::Rs512),
             Some("PS256") => Some(Self::Ps256),
+            Some("PS384") => Some(Self::Ps384),
+            Some("PS512") => Some(Self::Ps512),
             _ => None,
         }
+    }
+
+    /// Whether the algorithm hashes with SHA-256 (RS256, PS256).
+    pub fn is_sha256(self) -> bool {
+        matches!(self, Self::Rs256 | Self::Ps256)
     }
 
     /// Whether `signature` over `message` verifies under the PKCS#1 RSA public key.
     pub fn verify(self, pkcs1_public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
         let alg: &'static dyn signature::VerificationAlgorithm = match self {
             Self::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Self::Rs384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            Self::Rs512 => &signature::RSA_PKCS1_2048_8192_SHA512,
             Self::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
+            Self::Ps384 => &signature::RSA_PSS_2048_8192_SHA384,
+            Self::Ps512 => &signature::RSA_PSS_2048_8192_SHA512,
         };
         UnparsedPublicKey::new(alg, pkcs1_public_key)
             .verify(message, signature)
@@ -146,15 +166,21 @@ pub fn numeric_date(v: &Value) -> Option<f64> {
     n.is_finite().then_some(n)
 }
 
-/// Reads a thumbprint header value (`x5t` or `x5t#S256`). Clients send base64url or standard
-/// base64, with or without `=` padding; anything that does not decode to a digest of the right
-/// length is no thumbprint at all.
-pub fn thumbprint(value: &Value, sha256: bool) -> Option<Thumbprint> {
+/// The bytes of a thumbprint header value (`x5t` or `x5t#S256`) whatever their length: clients
+/// send base64url or standard base64, with or without `=` padding. `None` when the value is no
+/// string or does not decode.
+pub fn thumbprint_bytes(value: &Value) -> Option<Vec<u8>> {
     let text = value.as_str()?.trim().trim_end_matches('=');
-    let bytes = URL_SAFE_NO_PAD
+    URL_SAFE_NO_PAD
         .decode(text)
         .or_else(|_| STANDARD_NO_PAD.decode(text))
-        .ok()?;
+        .ok()
+}
+
+/// Reads a thumbprint header value (`x5t` or `x5t#S256`): anything that does not decode to a
+/// digest of the right length is no thumbprint at all.
+pub fn thumbprint(value: &Value, sha256: bool) -> Option<Thumbprint> {
+    let bytes = thumbprint_bytes(value)?;
     if sha256 {
         Some(Thumbprint::Sha256(bytes.try_into().ok()?))
     } else {

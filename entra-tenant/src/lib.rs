@@ -5,7 +5,8 @@
 //!
 //! - The tenant: `tenant` (`Tenant`), `directory` (one `Directory` value of every object),
 //!   `fixture` (the JSON format of a whole tenant; a snapshot is one), `cloud`, `clock`,
-//!   `signing` (the token-signing key), `ids`, `roles` (built-in directory roles).
+//!   `signing` (the token-signing key), `ids`, `roles` (built-in directory roles),
+//!   `propagation` (how long each kind of write takes to be seen, opt-in).
 //! - The rules: `login` (the token endpoint) and `graph` (Microsoft Graph and the service
 //!   models), each refusal from one table (`login::LoginError`, `graph::GraphError`) with a
 //!   `status::Status`; `jose` and `x509` read tokens and certificates.
@@ -29,6 +30,7 @@ pub mod journal;
 pub mod json;
 pub mod login;
 pub mod operation;
+pub mod propagation;
 pub mod replication;
 pub mod roles;
 pub mod signing;

@@ -77,8 +77,11 @@ operations! {
     RoleAssignmentsGet = "roleAssignments.get",
     RoleAssignmentsList = "roleAssignments.list",
     RoleAssignmentsDelete = "roleAssignments.delete",
-    /// The list of delegated permission grants.
-    OAuth2PermissionGrantsList = "oauth2PermissionGrants.list",
+    PermissionGrantsCreate = "oauth2PermissionGrants.create",
+    PermissionGrantsGet = "oauth2PermissionGrants.get",
+    PermissionGrantsList = "oauth2PermissionGrants.list",
+    PermissionGrantsUpdate = "oauth2PermissionGrants.update",
+    PermissionGrantsDelete = "oauth2PermissionGrants.delete",
     /// The organization, as a list or by id.
     OrganizationGet = "organization.get",
     MeGet = "me.get",
@@ -154,7 +157,7 @@ mod tests {
                 "{op} twice"
             );
         }
-        assert_eq!(Operation::ALL.len(), 48);
+        assert_eq!(Operation::ALL.len(), 52);
     }
 
     #[test]

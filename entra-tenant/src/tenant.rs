@@ -19,6 +19,7 @@ use crate::directory::{
 };
 use crate::fixture::{FixtureError, TenantFixture, TenantInfo};
 use crate::ids::{AppId, ObjectId, TenantId, Thumbprint, opaque_id};
+use crate::propagation::Propagation;
 use crate::signing::SigningKey;
 
 #[derive(Debug)]
@@ -28,6 +29,9 @@ pub struct Tenant {
     pub initial_domain: String,
     pub verified_domains: Vec<String>,
     pub cloud: Cloud,
+    /// How long each kind of write takes to be seen (immediate unless the fixture or the
+    /// control plane says otherwise).
+    pub propagation: Propagation,
     pub clock: VirtualClock,
     pub signing_key: Arc<SigningKey>,
     /// Every directory object, and the service models' state (part of snapshots).
@@ -67,6 +71,7 @@ impl Tenant {
             initial_domain: f.tenant.initial_domain,
             verified_domains,
             cloud: f.tenant.cloud,
+            propagation: f.tenant.propagation,
             clock: VirtualClock::from_fixture(&f.clock).map_err(FixtureError::Clock)?,
             signing_key: Arc::new(signing_key),
             directory: f.directory,
@@ -88,6 +93,7 @@ impl Tenant {
                     .cloned()
                     .collect(),
                 cloud: self.cloud,
+                propagation: self.propagation,
             },
             clock: self.clock.to_fixture(),
             directory: self.directory.clone(),

@@ -6,7 +6,10 @@
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaEncoding};
+use aws_lc_rs::signature::{
+    RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384,
+    RSA_PSS_SHA512, RsaEncoding,
+};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
@@ -19,6 +22,24 @@ use crate::ids::Thumbprint;
 pub enum Alg {
     Rs256,
     Ps256,
+    Rs384,
+    Rs512,
+    Ps384,
+    Ps512,
+}
+
+impl Alg {
+    /// The JOSE name (`RS256`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::Rs256 => "RS256",
+            Alg::Ps256 => "PS256",
+            Alg::Rs384 => "RS384",
+            Alg::Rs512 => "RS512",
+            Alg::Ps384 => "PS384",
+            Alg::Ps512 => "PS512",
+        }
+    }
 }
 
 /// An RSA-2048 key and a self-signed certificate for it.
@@ -103,11 +124,16 @@ impl TestCertificate {
         STANDARD.encode(&self.der)
     }
 
-    /// The header MSAL.NET sends for `alg`.
+    /// The header MSAL.NET sends for `alg`: PKCS#1 padding names the certificate by `x5t`,
+    /// PSS by `x5t#S256`.
     pub fn header(&self, alg: Alg) -> Value {
         match alg {
-            Alg::Rs256 => json!({"alg": "RS256", "typ": "JWT", "x5t": self.x5t()}),
-            Alg::Ps256 => json!({"alg": "PS256", "typ": "JWT", "x5t#S256": self.x5t_s256()}),
+            Alg::Rs256 | Alg::Rs384 | Alg::Rs512 => {
+                json!({"alg": alg.name(), "typ": "JWT", "x5t": self.x5t()})
+            }
+            Alg::Ps256 | Alg::Ps384 | Alg::Ps512 => {
+                json!({"alg": alg.name(), "typ": "JWT", "x5t#S256": self.x5t_s256()})
+            }
         }
     }
 
@@ -157,6 +183,10 @@ impl TestCertificate {
         let padding: &'static dyn RsaEncoding = match alg {
             Alg::Rs256 => &RSA_PKCS1_SHA256,
             Alg::Ps256 => &RSA_PSS_SHA256,
+            Alg::Rs384 => &RSA_PKCS1_SHA384,
+            Alg::Rs512 => &RSA_PKCS1_SHA512,
+            Alg::Ps384 => &RSA_PSS_SHA384,
+            Alg::Ps512 => &RSA_PSS_SHA512,
         };
         let mut sig = vec![0u8; self.key.public_modulus_len()];
         let rng = aws_lc_rs::rand::SystemRandom::new();

@@ -136,6 +136,16 @@ impl MockState {
             .map(|e| e.tenant.clone())
     }
 
+    /// The id of the tenant a path segment or domain names, without taking its lock.
+    pub fn id_of(&self, segment: &str) -> Option<TenantId> {
+        let entries = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let wanted = segment.trim();
+        entries
+            .iter()
+            .find(|e| e.names.iter().any(|n| n.eq_ignore_ascii_case(wanted)))
+            .map(|e| e.id)
+    }
+
     pub fn tenant(&self, id: TenantId) -> Option<TenantHandle> {
         let entries = self.inner.read().unwrap_or_else(|p| p.into_inner());
         entries

@@ -9,6 +9,7 @@ use crate::ids::{ClientId, ObjectId};
 
 use super::client::{GraphClient, ObjectRef, segment};
 use super::error::GraphError;
+use super::key_credentials::KeyCredential;
 
 /// An app role a resource offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +36,10 @@ pub struct ServicePrincipal {
     pub display_name: Option<String>,
     #[serde(default)]
     pub app_roles: Vec<AppRole>,
+    /// Credentials held on the service principal itself: they authenticate the application
+    /// as well as the application's own, and do not show on the application.
+    #[serde(default)]
+    pub key_credentials: Vec<KeyCredential>,
 }
 
 /// An app role assignment.

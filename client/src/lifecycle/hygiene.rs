@@ -2,13 +2,15 @@
 //! uses. Reviewing them: an Application Administrator can add a credential to the Connect Sync
 //! application and act as it; the client cannot prevent that, but it reports every credential
 //! it did not create (warning 1016) when an administrator's sign-in lets it read the
-//! application. Removing one (`Remove-EntraApplicationKey`): the stale credentials a rotation
+//! application and its service principal (a credential held on the service principal
+//! authenticates the application too, and does not show on the application). Removing one (`Remove-EntraApplicationKey`): the stale credentials a rotation
 //! could not remove (event 1015), as the application itself or with an administrator's sign-in.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::events::{Level, SOURCE_ADSYNC, ids};
+use crate::graph::ObjectRef;
 use crate::ids::KeyCredentialId;
 
 use super::error::{LifecycleError, Precondition};
@@ -26,6 +28,9 @@ pub struct ApplicationKey {
     /// `Current`, `Stale` (an old one the client failed to remove), `Rotating` (the new one
     /// of an unfinished rotation) or `Foreign` (not created by this server).
     pub status: String,
+    /// `Application`, or `ServicePrincipal` for one held on the application's service principal
+    /// (the client never puts one there: those are always `Foreign`).
+    pub held_by: String,
 }
 
 impl SyncServer {
@@ -74,8 +79,27 @@ impl SyncServer {
                     display_name: k.display_name.clone(),
                     end_date_time: k.end_date_time,
                     status: status.into(),
+                    held_by: "Application".into(),
                 }
             })
+            .collect();
+        let keys: Vec<ApplicationKey> = keys
+            .into_iter()
+            .chain(
+                session
+                    .graph
+                    .get_service_principal(&ObjectRef::AppId(app.application_app_id.clone()))
+                    .await?
+                    .key_credentials
+                    .iter()
+                    .map(|k| ApplicationKey {
+                        certificate_id: k.key_id.clone(),
+                        display_name: k.display_name.clone(),
+                        end_date_time: k.end_date_time,
+                        status: "Foreign".into(),
+                        held_by: "ServicePrincipal".into(),
+                    }),
+            )
             .collect();
         let foreign: Vec<String> = keys
             .iter()

@@ -5,10 +5,13 @@
 //! ask of it (`resource`, `granted_app_roles`, `directory_roles_of`, `delegated_scopes`).
 //!
 //! - `objects`: the directory objects, in Graph's shape.
+//! - `first_party`: Microsoft's own applications this project knows, per cloud, from which
+//!   their service principals are made on demand.
 //! - `services`: the service models' state.
 //! - `references`: the check that every reference between objects resolves.
 //! - `introspect`: the member names serde gives a struct.
 
+pub mod first_party;
 mod introspect;
 mod objects;
 mod references;
@@ -21,7 +24,7 @@ use crate::ids::{AppId, ObjectId};
 
 pub use objects::{
     ASYMMETRIC_X509_CERT, AppRole, AppRoleAssignment, Application, CredentialOrigin, CredentialVia,
-    KeyCredential, OAuth2PermissionGrant, PasswordCredential, PasswordProfile,
+    KeyCredential, OAuth2PermissionGrant, PasswordCredential, PasswordProfile, PermissionScope,
     RequiredResourceAccess, ResourceAccess, RoleAssignment, ServicePrincipal, USAGE_VERIFY, User,
     base64_bytes,
 };

@@ -182,6 +182,20 @@ pub struct Application {
     pub password_credentials: Vec<PasswordCredential>,
     #[serde(default)]
     pub required_resource_access: Vec<RequiredResourceAccess>,
+    /// The roles the application defines; its service principal offers them.
+    #[serde(default)]
+    pub app_roles: Vec<AppRole>,
+    /// `api` as the client set it (its `oauth2PermissionScopes` checked, and offered by the
+    /// service principal); `null` until set.
+    #[serde(default)]
+    pub api: Option<serde_json::Value>,
+    /// `web` as the client set it; `null` until set.
+    #[serde(default)]
+    pub web: Option<serde_json::Value>,
+    /// The writable properties the mock does not act on (`notes`, `optionalClaims`, `spa`,
+    /// `tags`, …) as the client set them, so that they read back as Graph would answer.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub kept: serde_json::Map<String, serde_json::Value>,
     /// Object ids of the application's owners (users or service principals).
     #[serde(default)]
     pub owners: Vec<ObjectId>,
@@ -205,6 +219,10 @@ impl Application {
             key_credentials: Vec::new(),
             password_credentials: Vec::new(),
             required_resource_access: Vec::new(),
+            app_roles: Vec::new(),
+            api: None,
+            web: None,
+            kept: serde_json::Map::new(),
             owners: Vec::new(),
         }
     }
@@ -225,6 +243,28 @@ pub struct AppRole {
     #[serde(default)]
     pub origin: Option<String>,
     pub value: String,
+}
+
+/// A delegated permission a resource offers (`scp` claim values): an entry of
+/// `oauth2PermissionScopes`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionScope {
+    pub id: Uuid,
+    #[serde(default)]
+    pub admin_consent_description: Option<String>,
+    #[serde(default)]
+    pub admin_consent_display_name: Option<String>,
+    #[serde(default = "default_true")]
+    pub is_enabled: bool,
+    /// `Admin` (only an administrator may consent) or `User`.
+    #[serde(rename = "type", default = "default_scope_type")]
+    pub scope_type: String,
+    pub value: String,
+}
+
+fn default_scope_type() -> String {
+    "User".to_string()
 }
 
 fn default_member_types() -> Vec<String> {
@@ -254,8 +294,17 @@ pub struct ServicePrincipal {
     pub service_principal_names: Vec<String>,
     #[serde(default)]
     pub app_roles: Vec<AppRole>,
+    /// The delegated permissions the service principal offers as a resource.
+    #[serde(default)]
+    pub oauth2_permission_scopes: Vec<PermissionScope>,
+    /// Credentials held on the service principal itself: a `Verify` certificate here
+    /// authenticates the application in this tenant like one on the application object,
+    /// without showing on the application (app instance property lock documentation).
     #[serde(default)]
     pub key_credentials: Vec<KeyCredential>,
+    /// Client secrets held on the service principal (`secretText` is fixture-only).
+    #[serde(default)]
+    pub password_credentials: Vec<PasswordCredential>,
     /// Fixture-only: a first-party public client (no application object in this tenant) that
     /// may sign users in with a password, such as Microsoft Graph Command Line Tools.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -278,7 +327,9 @@ impl ServicePrincipal {
             service_principal_type: default_sp_type(),
             service_principal_names: vec![app_id.to_string()],
             app_roles: Vec::new(),
+            oauth2_permission_scopes: Vec::new(),
             key_credentials: Vec::new(),
+            password_credentials: Vec::new(),
             is_public_client: false,
         }
     }

@@ -71,6 +71,14 @@ pub(super) fn check(d: &Directory) -> Result<(), String> {
                 ));
             }
         }
+        if let Some(user) = g.principal_id
+            && d.user(user).is_none()
+        {
+            return Err(format!(
+                "oauth2PermissionGrant {} names unknown user {user}",
+                g.id
+            ));
+        }
     }
     for r in &d.role_assignments {
         if !ids.contains(&r.principal_id) {

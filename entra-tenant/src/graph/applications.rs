@@ -2,18 +2,19 @@
 //! and the create / get / list / update / delete rules. A write checks everything before it
 //! changes the tenant, so a refused request leaves no trace.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::auth::{Caller, Need, authorize};
 use super::error::GraphError;
+use super::exposed;
 use super::keys;
 use super::payload;
 use super::query::{Filterable, Object, QueryOptions, select, to_object};
 use super::request::{Collection, Context, EntitySet, Key, Outcome, Reply};
 use super::service_principals;
 use crate::directory::{
-    Application, CredentialOrigin, CredentialVia, KeyCredential, RequiredResourceAccess,
+    AppRole, Application, CredentialOrigin, CredentialVia, KeyCredential, RequiredResourceAccess,
 };
 use crate::ids::{AppId, ObjectId};
 use crate::tenant::Tenant;
@@ -26,17 +27,15 @@ pub const APPLICATION_FILTER: Filterable = Filterable {
     starts_with: &["displayName"],
 };
 
-/// Properties of the Graph type that the mock does not model; `$select` returns them null.
+/// Properties of the Graph type that the mock does not model; `$select` returns them null
+/// until a client sets a writable one (`kept_as_sent`).
 pub const APPLICATION_EXTRA: &[&str] = &[
-    "api",
-    "appRoles",
     "description",
     "info",
     "notes",
     "optionalClaims",
     "publicClient",
     "spa",
-    "web",
     "groupMembershipClaims",
     "verifiedPublisher",
     "certification",
@@ -47,9 +46,9 @@ pub const APPLICATION_EXTRA: &[&str] = &[
 /// The unmodelled properties that Graph has read-only: a write that names one is refused.
 const READ_ONLY_EXTRA: &[&str] = &["verifiedPublisher", "certification", "uniqueName"];
 
-/// Writable properties Graph has but the mock ignores (kept out of the "unknown property"
-/// error): the unmodelled writable ones, and two the mock shows but does not keep.
-fn ignored_on_write(name: &str) -> bool {
+/// Writable properties Graph has that the mock keeps as sent without acting on them: the
+/// unmodelled writable ones, `tags` and `parentalControlSettings`.
+fn kept_as_sent(name: &str) -> bool {
     (APPLICATION_EXTRA.contains(&name) && !READ_ONLY_EXTRA.contains(&name))
         || ["tags", "parentalControlSettings"].contains(&name)
 }
@@ -64,18 +63,14 @@ const AUDIENCES: &[&str] = &[
 pub fn application_view(t: &Tenant, a: &Application, with_keys: bool) -> Object {
     let mut o = to_object(a);
     o.remove("owners");
-    // secretText is fixture-only: Graph shows it once, when addPassword creates it.
-    if let Some(Value::Array(items)) = o.get_mut("passwordCredentials") {
-        for item in items {
-            if let Some(p) = item.as_object_mut() {
-                p.insert("secretText".into(), Value::Null);
-            }
-        }
-    }
+    keys::hide_secrets(&mut o);
     keys::hide_keys(&mut o, with_keys);
     o.insert("deletedDateTime".into(), Value::Null);
     o.insert("publisherDomain".into(), json!(t.initial_domain));
     o.insert("tags".into(), json!([]));
+    if let Some(Value::Object(kept)) = o.remove("kept") {
+        o.extend(kept);
+    }
     o
 }
 
@@ -98,11 +93,20 @@ struct ApplicationChange {
     is_fallback_public_client: Option<Option<bool>>,
     key_credentials: Option<Vec<KeyCredential>>,
     required_resource_access: Option<Vec<RequiredResourceAccess>>,
+    app_roles: Option<Vec<AppRole>>,
+    api: Option<Value>,
+    web: Option<Value>,
+    /// Writable properties the mock keeps without acting on them.
+    kept: Map<String, Value>,
 }
 
+/// Validates `body` as a change to the application `app_id` (in the state `old`; a new one's
+/// is empty).
 fn application_change(
+    t: &Tenant,
+    app_id: AppId,
     body: &Value,
-    existing_keys: &[KeyCredential],
+    old: &Application,
     origin: &CredentialOrigin,
 ) -> Result<ApplicationChange, GraphError> {
     let mut c = ApplicationChange::default();
@@ -117,8 +121,12 @@ fn application_change(
                 c.sign_in_audience = Some(a);
             }
             "identifierUris" => {
-                c.identifier_uris =
-                    Some(serde_json::from_value(v.clone()).map_err(|_| GraphError::invalid(k))?)
+                c.identifier_uris = Some(exposed::identifier_uris(
+                    t,
+                    app_id,
+                    v,
+                    &old.identifier_uris,
+                )?)
             }
             "isFallbackPublicClient" => {
                 c.is_fallback_public_client = Some(match v {
@@ -128,16 +136,23 @@ fn application_change(
                 })
             }
             "keyCredentials" => {
-                c.key_credentials = Some(keys::replace_collection(v, existing_keys, origin)?)
+                c.key_credentials = Some(keys::replace_collection(v, &old.key_credentials, origin)?)
             }
             "requiredResourceAccess" => {
                 c.required_resource_access = Some(required_resource_access(v)?)
+            }
+            "appRoles" => c.app_roles = Some(exposed::app_roles(v, &old.app_roles)?),
+            "api" => c.api = Some(exposed::api(v, old.api.as_ref())?),
+            "web" => c.web = Some(exposed::web(v, old.web.as_ref())?),
+            _ if k.starts_with('@') => {}
+            _ if kept_as_sent(k) => {
+                c.kept
+                    .insert(k.clone(), exposed::patched(v, old.kept.get(k.as_str())));
             }
             "passwordCredentials" => return Err(GraphError::PasswordCredentialsNotUpdatable),
             "id" | "appId" | "createdDateTime" | "publisherDomain" => {
                 return Err(GraphError::ReadOnlyProperty { name: k.clone() });
             }
-            _ if k.starts_with('@') || ignored_on_write(k) => {}
             _ => {
                 return Err(GraphError::UnknownProperty {
                     name: k.clone(),
@@ -196,6 +211,16 @@ fn apply_application_change(a: &mut Application, c: ApplicationChange) {
     if let Some(v) = c.required_resource_access {
         a.required_resource_access = v;
     }
+    if let Some(v) = c.app_roles {
+        a.app_roles = v;
+    }
+    if let Some(v) = c.api {
+        a.api = Some(v);
+    }
+    if let Some(v) = c.web {
+        a.web = Some(v);
+    }
+    a.kept.extend(c.kept);
 }
 
 pub fn get_application(t: &Tenant, caller: &Caller, key: &Key, q: &QueryOptions) -> Outcome {
@@ -219,8 +244,10 @@ pub fn list_applications(t: &Tenant, caller: &Caller) -> Result<Vec<Object>, Gra
 
 pub fn create_application(t: &mut Tenant, caller: &Caller, body: &Value) -> Outcome {
     authorize(t, caller, Need::WriteApplication(None))?;
+    // The display name comes from `change` below.
+    let mut app = Application::new(ObjectId::new_random(), AppId::new_random(), "", t.now());
     let origin = CredentialOrigin::graph(caller.object_id(), CredentialVia::Create);
-    let change = application_change(body, &[], &origin)?;
+    let change = application_change(t, app.app_id, body, &app, &origin)?;
     if change
         .display_name
         .as_deref()
@@ -228,8 +255,6 @@ pub fn create_application(t: &mut Tenant, caller: &Caller, body: &Value) -> Outc
     {
         return Err(GraphError::invalid_on("displayName", "Application"));
     }
-    // The display name comes from `change` below.
-    let mut app = Application::new(ObjectId::new_random(), AppId::new_random(), "", t.now());
     // Entra makes the creating user or application an owner.
     app.owners = vec![caller.object_id()];
     apply_application_change(&mut app, change);
@@ -245,11 +270,12 @@ pub fn update_application(t: &mut Tenant, caller: &Caller, key: &Key, body: &Val
     let app = find_application(t, key)?;
     authorize(t, caller, Need::WriteApplication(Some(app)))?;
     let origin = CredentialOrigin::graph(caller.object_id(), CredentialVia::Update);
-    let change = application_change(body, &app.key_credentials, &origin)?;
-    let id = app.id;
+    let change = application_change(t, app.app_id, body, app, &origin)?;
+    let (id, app_id) = (app.id, app.app_id);
     if let Some(a) = t.directory.application_mut(id) {
         apply_application_change(a, change);
     }
+    exposed::publish(t, app_id);
     Ok(Reply::NoContent)
 }
 

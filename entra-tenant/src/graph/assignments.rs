@@ -1,6 +1,8 @@
 //! App role assignments, seen from either side of a service principal: the roles it holds
 //! (`appRoleAssignments`) and the grants of its own roles (`appRoleAssignedTo`). Create, get,
-//! list and delete, with Graph's checks of the principal, the resource and the role.
+//! list and delete, with Graph's checks of the principal, the resource and the role, and of
+//! who may grant that resource's roles (Microsoft Graph's and Azure AD Graph's are beyond the
+//! Application Administrators).
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -127,6 +129,7 @@ pub fn create_assignment(
     let resource = d
         .service_principal(resource_id)
         .ok_or_else(|| GraphError::not_found(resource_id))?;
+    authorize(t, caller, Need::AssignAppRoleOf(resource))?;
     let (principal_type, principal_name) = if let Some(s) = d.service_principal(principal) {
         ("ServicePrincipal", s.display_name.clone())
     } else if let Some(u) = d.user(principal) {
@@ -178,11 +181,17 @@ pub fn delete_assignment(
 ) -> Outcome {
     let sp = find_service_principal(t, key)?.id;
     authorize(t, caller, Need::AssignAppRoles)?;
-    let assignments = &mut t.directory.app_role_assignments;
-    let before = assignments.len();
-    assignments.retain(|a| !(a.id == id && concerns(side, a, sp)));
-    if assignments.len() == before {
-        return Err(GraphError::not_found(id));
+    let d = &t.directory;
+    let assignment = d
+        .app_role_assignments
+        .iter()
+        .find(|a| a.id == id && concerns(side, a, sp))
+        .ok_or_else(|| GraphError::not_found(id))?;
+    if let Some(resource) = d.service_principal(assignment.resource_id) {
+        authorize(t, caller, Need::AssignAppRoleOf(resource))?;
     }
+    t.directory
+        .app_role_assignments
+        .retain(|a| !(a.id == id && concerns(side, a, sp)));
     Ok(Reply::NoContent)
 }

@@ -1,9 +1,11 @@
 //! Who is calling and what they may do, as Entra decides it. Bearer tokens (taken from the
 //! `Authorization` header by the HTTP layer) are verified with the tenant's own signing key
 //! against the tenant clock and read into the claims the token endpoint issued
-//! (`login::AccessTokenClaims`); delegated callers are judged by the user's directory roles
-//! (read from the directory now, not from the token) and the token's scopes, application
-//! callers by the app roles their token carries.
+//! (`login::AccessTokenClaims`); application callers are judged by the app roles their token
+//! carries, delegated callers by the intersection of the token's scopes and the user's
+//! directory roles (read from the directory now, not from the token): "Your app can never have
+//! more privileges than the signed-in user" (https://learn.microsoft.com/graph/permissions-overview).
+//! The scopes each operation takes are Graph's permission tables' (least privileged first).
 
 use serde_json::Value;
 use time::Duration;
@@ -135,10 +137,16 @@ pub fn authenticate(t: &Tenant, token: Option<&str>, resource: &str) -> Result<C
 /// What a request needs the caller to be allowed.
 #[derive(Clone, Copy, Debug)]
 pub enum Need<'a> {
-    /// Read applications and service principals.
+    /// Read applications and service principals (and their app role assignments).
     ReadApplications,
-    /// Read users, directory roles, role assignments and the organization.
-    ReadDirectory,
+    /// Read users.
+    ReadUsers,
+    /// Read directory roles, their members and role assignments.
+    ReadRoles,
+    /// Read the organization.
+    ReadOrganization,
+    /// Read the signed-in user (`/me`).
+    ReadMe,
     /// Create (`None`) or change an application registration.
     WriteApplication(Option<&'a Application>),
     /// Create (`None`) or change a service principal.
@@ -147,7 +155,15 @@ pub enum Need<'a> {
     RollApplicationKey(&'a Application),
     /// addKey/removeKey on a service principal: itself may always roll its keys.
     RollServicePrincipalKey(&'a ServicePrincipal),
+    /// Create or remove app role assignments.
     AssignAppRoles,
+    /// Grant (or take back) an app role of this resource: application permissions of
+    /// Microsoft Graph and Azure AD Graph are beyond the Application Administrators.
+    AssignAppRoleOf(&'a ServicePrincipal),
+    /// Read delegated permission grants (`oauth2PermissionGrants`).
+    ReadPermissionGrants,
+    /// Create, change or delete delegated permission grants.
+    WritePermissionGrants,
     WriteUsers,
     /// Assign or remove a directory role (by template id).
     AssignDirectoryRole(Uuid),
@@ -162,9 +178,23 @@ const APP_MANAGERS: &[Uuid] = &[
     APPLICATION_ADMINISTRATOR,
     CLOUD_APPLICATION_ADMINISTRATOR,
 ];
+/// Roles that may consent to delegated permissions for everyone (the oauth2PermissionGrant
+/// update page's list; Application Developer is not modelled).
+const CONSENT_MANAGERS: &[Uuid] = &[
+    GLOBAL_ADMINISTRATOR,
+    APPLICATION_ADMINISTRATOR,
+    CLOUD_APPLICATION_ADMINISTRATOR,
+];
+/// Roles that may grant application permissions of Microsoft Graph and Azure AD Graph: the
+/// Application Administrator "grants the ability to consent for delegated permissions and
+/// application permissions, with the exception of application permissions for Microsoft
+/// Graph" (permissions reference); the Privileged Role Administrator is not modelled.
+const GRAPH_PERMISSION_GRANTERS: &[Uuid] = &[GLOBAL_ADMINISTRATOR];
 /// Roles that may create and delete users and give the Directory Synchronization Accounts
 /// role, as the Connect wizard does with the administrator's sign-in.
 const SYNC_ACCOUNT_MANAGERS: &[Uuid] = &[GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR];
+/// Azure AD Graph's appId: its application permissions are held back like Microsoft Graph's.
+pub const AAD_GRAPH_APP_ID: &str = "00000002-0000-0000-c000-000000000000";
 
 const READ_APP_ROLES: &[&str] = &[
     "Application.Read.All",
@@ -186,6 +216,74 @@ const WRITE_APP_SCOPES: &[&str] = &[
     "Directory.ReadWrite.All",
     "Directory.AccessAsUser.All",
 ];
+/// Delegated scopes of the reads (application-list, user-list, directoryrole-list,
+/// organization-get, user-get (me) and oauth2permissiongrant-get permission tables).
+const READ_APP_SCOPES: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+const READ_USER_SCOPES: &[&str] = &[
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+const READ_ROLE_SCOPES: &[&str] = &[
+    "RoleManagement.Read.Directory",
+    "RoleManagement.ReadWrite.Directory",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+const READ_ORGANIZATION_SCOPES: &[&str] = &[
+    "User.Read",
+    "Organization.Read.All",
+    "Organization.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+const READ_ME_SCOPES: &[&str] = &[
+    "User.Read",
+    "User.ReadWrite",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+const READ_GRANT_SCOPES: &[&str] = &[
+    "Directory.Read.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+const WRITE_GRANT_SCOPES: &[&str] = &[
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+const READ_GRANT_ROLES: &[&str] = &[
+    "Directory.Read.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+const WRITE_GRANT_ROLES: &[&str] = &[
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+
+/// Whether `resource` is Microsoft Graph or Azure AD Graph.
+fn is_graph_api(resource: &ServicePrincipal) -> bool {
+    let id = resource.app_id.to_string();
+    id == GRAPH_APP_ID || id == AAD_GRAPH_APP_ID
+}
 
 /// Whether `caller` may do what `need` says in `t`; `Authorization_RequestDenied` if not.
 pub fn authorize(t: &Tenant, caller: &Caller, need: Need<'_>) -> Result<(), GraphError> {
@@ -203,8 +301,16 @@ fn allowed(t: &Tenant, caller: &Caller, need: Need<'_>) -> bool {
             let holds = |set: &[Uuid]| roles.iter().any(|r| set.contains(r));
             let scoped = |set: &[&str]| scopes.iter().any(|s| set.contains(&s.as_str()));
             match need {
-                // Member users read the directory by default.
-                Need::ReadApplications | Need::ReadDirectory => true,
+                // Member users read the directory by default: the scope decides.
+                Need::ReadApplications => scoped(READ_APP_SCOPES),
+                Need::ReadUsers => scoped(READ_USER_SCOPES),
+                Need::ReadRoles => scoped(READ_ROLE_SCOPES),
+                Need::ReadOrganization => scoped(READ_ORGANIZATION_SCOPES),
+                Need::ReadMe => scoped(READ_ME_SCOPES),
+                Need::ReadPermissionGrants => scoped(READ_GRANT_SCOPES),
+                Need::WritePermissionGrants => {
+                    scoped(WRITE_GRANT_SCOPES) && holds(CONSENT_MANAGERS)
+                }
                 Need::WriteApplication(None) => scoped(WRITE_APP_SCOPES),
                 Need::WriteApplication(Some(app)) | Need::RollApplicationKey(app) => {
                     scoped(WRITE_APP_SCOPES) && (holds(APP_MANAGERS) || app.owners.contains(id))
@@ -221,6 +327,9 @@ fn allowed(t: &Tenant, caller: &Caller, need: Need<'_>) -> bool {
                         "AppRoleAssignment.ReadWrite.All",
                         "Directory.AccessAsUser.All",
                     ]) && holds(APP_MANAGERS)
+                }
+                Need::AssignAppRoleOf(resource) => {
+                    !is_graph_api(resource) || holds(GRAPH_PERMISSION_GRANTERS)
                 }
                 Need::WriteUsers => {
                     scoped(&[
@@ -253,7 +362,13 @@ fn allowed(t: &Tenant, caller: &Caller, need: Need<'_>) -> bool {
             };
             match need {
                 Need::ReadApplications => has(READ_APP_ROLES),
-                Need::ReadDirectory => has(READ_DIRECTORY_ROLES),
+                Need::ReadUsers | Need::ReadRoles | Need::ReadOrganization => {
+                    has(READ_DIRECTORY_ROLES)
+                }
+                // `/me` is refused for application callers before this is asked.
+                Need::ReadMe => false,
+                Need::ReadPermissionGrants => has(READ_GRANT_ROLES),
+                Need::WritePermissionGrants => has(WRITE_GRANT_ROLES),
                 Need::WriteApplication(None) | Need::WriteServicePrincipal(None) => {
                     has(WRITE_APP_ROLES) || has(&["Application.ReadWrite.OwnedBy"])
                 }
@@ -276,6 +391,9 @@ fn allowed(t: &Tenant, caller: &Caller, need: Need<'_>) -> bool {
                             .is_some_and(|a| owned_by(&a.owners))
                 }
                 Need::AssignAppRoles => has(&["AppRoleAssignment.ReadWrite.All"]),
+                // "Manage app permission grants and app role assignments ... for any API
+                // (including Microsoft Graph)".
+                Need::AssignAppRoleOf(_) => true,
                 Need::WriteUsers => has(&["User.ReadWrite.All", "Directory.ReadWrite.All"]),
                 Need::AssignDirectoryRole(_) => has(&["RoleManagement.ReadWrite.Directory"]),
             }

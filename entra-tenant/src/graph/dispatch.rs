@@ -1,7 +1,8 @@
 //! The one entry point of Graph's rules: `execute` applies a routed `GraphRequest` to a tenant
 //! for an authenticated caller, sending it to the module whose job it is. Writes go through
-//! `Tenant::write_with_lag`, so that a replication-lag fault can hold their effect back; lists
-//! go through the OData query options.
+//! `Tenant::write_with_lag`, so that a replication-lag fault, or else the tenant's propagation
+//! delay for that kind of write, holds their effect back; lists go through the OData query
+//! options.
 
 use time::Duration;
 
@@ -17,6 +18,7 @@ use super::request::{Collection, Context, EntitySet, GraphRequest, Outcome, Repl
 use super::roles::{self, MEMBER_FILTER, ROLE_ASSIGNMENT_FILTER, ROLE_FILTER};
 use super::service_principals::{self as sps, SERVICE_PRINCIPAL_EXTRA, SERVICE_PRINCIPAL_FILTER};
 use super::users::{self, USER_EXTRA, USER_FILTER};
+use crate::propagation::WriteKind;
 use crate::tenant::Tenant;
 
 /// A page of `all` by the query options, as an answer about `set`.
@@ -35,6 +37,36 @@ fn listing(
     })
 }
 
+/// The kind of write `req` is, for its propagation delay; `None` for reads.
+fn write_kind(req: &GraphRequest) -> Option<WriteKind> {
+    use GraphRequest::*;
+    let of = |c: &Collection| match c {
+        Collection::Applications => WriteKind::Applications,
+        Collection::ServicePrincipals => WriteKind::ServicePrincipals,
+        Collection::Users => WriteKind::Users,
+    };
+    // A change of credentials propagates as credentials, whatever else it changes.
+    let credentials = |body: &serde_json::Value| {
+        ["keyCredentials", "passwordCredentials"]
+            .iter()
+            .any(|k| body.get(k).is_some())
+    };
+    match req {
+        Create(c, body) | Update(c, _, body) if credentials(body) && *c != Collection::Users => {
+            Some(WriteKind::Credentials)
+        }
+        Create(c, _) | Update(c, _, _) | Delete(c, _) => Some(of(c)),
+        AddKey(..) | RemoveKey(..) => Some(WriteKind::Credentials),
+        CreateAssignment(..) | DeleteAssignment(..) => Some(WriteKind::AppRoleAssignments),
+        AddRoleMember(..)
+        | RemoveRoleMember(..)
+        | CreateRoleAssignment(..)
+        | DeleteRoleAssignment(..) => Some(WriteKind::DirectoryRoles),
+        CreateGrant(..) | UpdateGrant(..) | DeleteGrant(..) => Some(WriteKind::PermissionGrants),
+        _ => None,
+    }
+}
+
 /// Which object's keys addKey/removeKey roll; users have none.
 fn key_owner(c: Collection) -> Result<KeyOwner, GraphError> {
     match c {
@@ -46,13 +78,15 @@ fn key_owner(c: Collection) -> Result<KeyOwner, GraphError> {
     }
 }
 
-/// Applies `req` to `t` for `caller`. `lag` holds a write's effect back (replication lag).
+/// Applies `req` to `t` for `caller`. `lag` (a fault rule's) holds a write's effect back;
+/// without one, the tenant's propagation delay for the kind of write does.
 pub fn execute(
     t: &mut Tenant,
     caller: &Caller,
     req: GraphRequest,
     lag: Option<Duration>,
 ) -> Outcome {
+    let lag = lag.or_else(|| write_kind(&req).and_then(|k| t.propagation.delay(k)));
     use GraphRequest::*;
     match req {
         List(c, q) => {
@@ -149,11 +183,17 @@ pub fn execute(
         }
         ListGrants(q) => listing(
             grants::list_grants(t, caller)?,
-            EntitySet::OAuth2PermissionGrants,
+            EntitySet::PermissionGrants,
             &q,
             &GRANT_FILTER,
             &[],
         ),
+        GetGrant(k) => grants::get_grant(t, caller, &k),
+        CreateGrant(body) => t.write_with_lag(lag, |t| grants::create_grant(t, caller, &body)),
+        UpdateGrant(k, body) => {
+            t.write_with_lag(lag, |t| grants::update_grant(t, caller, &k, &body))
+        }
+        DeleteGrant(k) => t.write_with_lag(lag, |t| grants::delete_grant(t, caller, &k)),
         Organization(id, q) => organization::organization(t, caller, id.as_deref(), &q),
         Me(q) => users::me(t, caller, &q),
     }

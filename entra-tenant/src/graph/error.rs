@@ -20,6 +20,9 @@ const REQUEST_BAD_REQUEST: &str = "Request_BadRequest";
 const ODATA_BAD_REQUEST: &str = "BadRequest";
 const UNSUPPORTED_QUERY: &str = "Request_UnsupportedQuery";
 const SAME_KEY_VALUE: &str = "Request_MultipleObjectsWithSameKeyValue";
+const HOST_NAME_NOT_ON_VERIFIED_DOMAIN: &str = "HostNameNotOnVerifiedDomain";
+const ENABLED_ENTITLEMENT: &str = "CannotDeleteOrUpdateEnabledEntitlement";
+const DUPLICATE_VALUE: &str = "DuplicateValue";
 
 /// Declares the table: `Variant { fields } => code, status, "message", args;`. The message is
 /// a format string over the variant's fields.
@@ -75,7 +78,9 @@ graph_errors! {
         "Access token validation failure. Invalid tenant.";
     TokenLifetime => INVALID_TOKEN, Unauthorized,
         "Lifetime validation failed, the token is expired.";
-    IdentityNotFound => IDENTITY_NOT_FOUND, Forbidden,
+    /// 401, as https://github.com/microsoftgraph/msgraph-sdk-php/issues/230 and
+    /// https://github.com/Azure/Microsoft365R/issues/184 saw it.
+    IdentityNotFound => IDENTITY_NOT_FOUND, Unauthorized,
         "The identity of the calling application could not be established.";
     Denied => DENIED, Forbidden, "Insufficient privileges to complete the operation.";
     MeNeedsUser => REQUEST_BAD_REQUEST, BadRequest,
@@ -125,8 +130,31 @@ graph_errors! {
         "Invalid resourceAppId '{value}' in requiredResourceAccess.";
     InvalidResourceAccessType { value: String } => REQUEST_BAD_REQUEST, BadRequest,
         "Invalid resourceAccess type '{value}': acceptable values are Role and Scope.";
+    /// https://github.com/microsoftgraph/msgraph-sdk-powershell/issues/846 ; `details` names
+    /// `NoBackingApplicationObject` on `appId`.
+    /// https://learn.microsoft.com/entra/identity-platform/reference-breaking-changes (AppId URI
+    /// in single-tenant applications); the words as Graph answered in
+    /// https://github.com/microsoftgraph/microsoft-graph-docs-contrib/pull/9317 .
+    HostNameNotOnVerifiedDomain { uri: String } => HOST_NAME_NOT_ON_VERIFIED_DOMAIN, BadRequest,
+        "Values of identifierUris property must use a verified domain of the organization or its subdomain: '{uri}'";
+    /// Changing or removing an enabled app role or delegated permission
+    /// (https://github.com/OfficeDev/microsoft-365-agents-toolkit/pull/9420).
+    EnabledEntitlementChanged => ENABLED_ENTITLEMENT, BadRequest,
+        "Permission (scope or role) cannot be deleted or updated unless disabled first.";
+    /// Two app roles (or scopes) with one id or value
+    /// (https://github.com/microsoftgraph/microsoft-graph-docs/issues/21667); `details` name
+    /// the collection.
+    DuplicateValue { target: &'static str } => DUPLICATE_VALUE, BadRequest,
+        "Request contains a property with duplicate values.";
+    /// https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/2043 (the code is not in the
+    /// capture; Request_BadRequest is the mock's choice).
+    AppRoleWithoutMemberTypes { id: Uuid } => REQUEST_BAD_REQUEST, BadRequest,
+        "App role with identifier '{id}' must have at least one value specified for 'allowedMemberTypes'.";
     NoSuchApplication { app_id: String } => REQUEST_BAD_REQUEST, BadRequest,
         "The appId '{app_id}' of the service principal does not reference a valid application object.";
+    /// https://github.com/hashicorp/terraform-provider-azuread/issues/611 (Graph's words).
+    OwnedByForeignApplication => DENIED, Forbidden,
+        "When using this permission, the backing application of the service principal being created must in the local tenant";
     ServicePrincipalNameInUse { app_id: String } => SAME_KEY_VALUE, Conflict,
         "The service principal cannot be created, updated, or restored because the service principal name {app_id} is already in use.";
 
@@ -163,6 +191,10 @@ graph_errors! {
         "Permission being assigned already exists on the object.";
     AppRoleNotFound { resource: ObjectId } => REQUEST_BAD_REQUEST, BadRequest,
         "Permission being assigned was not found on application '{resource}'.";
+
+    // Delegated permission grants.
+    /// https://github.com/hashicorp/terraform-provider-azuread/issues/690
+    PermissionEntryExists => SAME_KEY_VALUE, Conflict, "Permission entry already exists.";
 
     // Users.
     UnverifiedDomain => REQUEST_BAD_REQUEST, BadRequest,
@@ -216,6 +248,16 @@ graph_errors! {
 }
 
 impl GraphError {
+    /// The error's `details` entry, when Graph gives one: its code and target property (the
+    /// message is the error's own).
+    pub fn details(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            GraphError::NoSuchApplication { .. } => Some(("NoBackingApplicationObject", "appId")),
+            GraphError::DuplicateValue { target } => Some((DUPLICATE_VALUE, target)),
+            _ => None,
+        }
+    }
+
     /// `NotFound` for `id`.
     pub fn not_found(id: impl fmt::Display) -> Self {
         GraphError::NotFound { id: id.to_string() }
@@ -291,6 +333,11 @@ mod tests {
                 GraphError::Denied,
                 Status::Forbidden,
                 "Authorization_RequestDenied",
+            ),
+            (
+                GraphError::IdentityNotFound,
+                Status::Unauthorized,
+                "Authorization_IdentityNotFound",
             ),
             (
                 GraphError::Proof { reason: "aud" },

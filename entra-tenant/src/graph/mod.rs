@@ -6,6 +6,8 @@
 //! - `applications`, `service_principals`, `assignments` (app role assignments), `grants`
 //!   (delegated permission grants), `users`, `roles` (directory roles and role assignments),
 //!   `organization`: the operations;
+//! - `exposed`: what an application exposes (app roles, delegated permissions, identifier
+//!   URIs), the rules for changing it, and its service principal offering it;
 //! - `keys`: keyCredential validation; `proofs`: addKey / removeKey and their proofs;
 //! - `query`: the OData query options; `payload`: reading request bodies;
 //! - `services`: the first-party service models (`SERVICES.md`);
@@ -16,6 +18,7 @@ pub mod assignments;
 pub mod auth;
 pub mod dispatch;
 pub mod error;
+pub mod exposed;
 pub mod grants;
 pub mod keys;
 pub mod organization;

@@ -48,7 +48,7 @@ pub fn organization_view(t: &Tenant) -> Object {
 
 /// The organization as a one-item list (`id` is `None`) or by its id.
 pub fn organization(t: &Tenant, caller: &Caller, id: Option<&str>, q: &QueryOptions) -> Outcome {
-    authorize(t, caller, Need::ReadDirectory)?;
+    authorize(t, caller, Need::ReadOrganization)?;
     let view = select(organization_view(t), q, "microsoft.graph.organization", &[])?;
     let context = Context::selected(EntitySet::Organization, q);
     match id {

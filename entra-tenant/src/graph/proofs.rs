@@ -83,9 +83,13 @@ pub fn verify_proof(
     let jws = jose::parse(proof.trim()).map_err(|_| GraphError::Proof {
         reason: "the proof is not a compact JWS",
     })?;
-    let alg = RsaAlgorithm::from_header(jws.header.str("alg")).ok_or(GraphError::Proof {
-        reason: "unsupported alg",
-    })?;
+    // Proofs are RS256 or PS256, as Graph's documentation and every client sign them; the
+    // other algorithms client assertions may use are not known to be taken here.
+    let alg = RsaAlgorithm::from_header(jws.header.str("alg"))
+        .filter(|a| a.is_sha256())
+        .ok_or(GraphError::Proof {
+            reason: "unsupported alg",
+        })?;
     if jws.claims.str("aud") != Some(PROOF_AUDIENCE) {
         return Err(GraphError::Proof {
             reason: "aud is not 00000002-0000-0000-c000-000000000000",

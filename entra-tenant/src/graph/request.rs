@@ -90,8 +90,11 @@ pub enum GraphRequest {
     GetRoleAssignment(String),
     CreateRoleAssignment(Value),
     DeleteRoleAssignment(String),
-    /// `oauth2PermissionGrants`: the delegated permission grants.
     ListGrants(QueryOptions),
+    GetGrant(Key),
+    CreateGrant(Value),
+    UpdateGrant(Key, Value),
+    DeleteGrant(Key),
     /// The organization: the list (`None`) or one by id.
     Organization(Option<String>, QueryOptions),
     Me(QueryOptions),
@@ -110,7 +113,8 @@ pub enum EntitySet {
     /// A directory role's members.
     DirectoryObjects,
     RoleAssignments,
-    OAuth2PermissionGrants,
+    /// `oauth2PermissionGrants`.
+    PermissionGrants,
     Organization,
 }
 

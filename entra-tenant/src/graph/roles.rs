@@ -66,7 +66,7 @@ fn find_role(key: &Key) -> Result<(Uuid, &'static str), GraphError> {
 }
 
 pub fn list_roles(t: &Tenant, caller: &Caller) -> Result<Vec<Object>, GraphError> {
-    authorize(t, caller, Need::ReadDirectory)?;
+    authorize(t, caller, Need::ReadRoles)?;
     Ok(roles::BUILT_IN
         .iter()
         .map(|(id, n)| role_view(*id, n))
@@ -74,7 +74,7 @@ pub fn list_roles(t: &Tenant, caller: &Caller) -> Result<Vec<Object>, GraphError
 }
 
 pub fn get_role(t: &Tenant, caller: &Caller, key: &Key, q: &QueryOptions) -> Outcome {
-    authorize(t, caller, Need::ReadDirectory)?;
+    authorize(t, caller, Need::ReadRoles)?;
     let (id, name) = find_role(key)?;
     Ok(Reply::entity(
         Context::selected(EntitySet::DirectoryRoles, q),
@@ -101,7 +101,7 @@ pub fn list_role_members(
     caller: &Caller,
     key: &Key,
 ) -> Result<Vec<Object>, GraphError> {
-    authorize(t, caller, Need::ReadDirectory)?;
+    authorize(t, caller, Need::ReadRoles)?;
     let (role, _) = find_role(key)?;
     Ok(t.directory
         .role_assignments
@@ -168,7 +168,7 @@ pub fn remove_role_member(t: &mut Tenant, caller: &Caller, key: &Key, member: &s
 }
 
 pub fn list_role_assignments(t: &Tenant, caller: &Caller) -> Result<Vec<Object>, GraphError> {
-    authorize(t, caller, Need::ReadDirectory)?;
+    authorize(t, caller, Need::ReadRoles)?;
     Ok(t.directory.role_assignments.iter().map(to_object).collect())
 }
 
@@ -181,7 +181,7 @@ fn find_role_assignment<'t>(t: &'t Tenant, id: &str) -> Result<&'t RoleAssignmen
 }
 
 pub fn get_role_assignment(t: &Tenant, caller: &Caller, id: &str) -> Outcome {
-    authorize(t, caller, Need::ReadDirectory)?;
+    authorize(t, caller, Need::ReadRoles)?;
     Ok(Reply::entity(
         Context::whole(EntitySet::RoleAssignments),
         to_object(find_role_assignment(t, id)?),

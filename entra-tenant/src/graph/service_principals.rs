@@ -1,16 +1,18 @@
 //! Service principals: Graph's view of them, lookup by object id or `(appId='...')`, and the
-//! create / get / list / update / delete rules. Removing one removes what refers to it (app role
+//! create / get / list / update / delete rules; creation also for Microsoft's first-party
+//! applications the catalogue knows (`directory::first_party`). Removing one removes what refers to it (app role
 //! assignments, permission grants, role assignments).
 
 use serde_json::{Value, json};
 
 use super::auth::{Caller, Need, authorize};
 use super::error::GraphError;
+use super::exposed;
 use super::keys;
 use super::payload::{self, passed_over};
 use super::query::{Filterable, Object, QueryOptions, select, to_object};
 use super::request::{Collection, Context, EntitySet, Key, Outcome, Reply};
-use crate::directory::{CredentialOrigin, CredentialVia, ServicePrincipal};
+use crate::directory::{CredentialOrigin, CredentialVia, ServicePrincipal, first_party};
 use crate::ids::{AppId, ObjectId};
 use crate::tenant::Tenant;
 
@@ -37,8 +39,6 @@ pub const SERVICE_PRINCIPAL_EXTRA: &[&str] = &[
     "loginUrl",
     "logoutUrl",
     "notes",
-    "oauth2PermissionScopes",
-    "passwordCredentials",
     "replyUrls",
     "verifiedPublisher",
     "preferredSingleSignOnMode",
@@ -62,6 +62,7 @@ pub fn service_principal_view(s: &ServicePrincipal, with_keys: bool) -> Object {
     let mut o = to_object(s);
     o.remove("isPublicClient");
     keys::hide_keys(&mut o, with_keys);
+    keys::hide_secrets(&mut o);
     o.insert("appDisplayName".into(), json!(s.display_name));
     o.insert("deletedDateTime".into(), Value::Null);
     o.insert("tags".into(), json!([]));
@@ -118,6 +119,9 @@ pub fn list_service_principals(t: &Tenant, caller: &Caller) -> Result<Vec<Object
         .collect())
 }
 
+/// `POST /servicePrincipals {"appId": …}`: the service principal of an application of this
+/// tenant, or of a first-party application this project knows (`directory::first_party`) that
+/// has none here yet; any other appId is Graph's 400 with `NoBackingApplicationObject`.
 pub fn create_service_principal(t: &mut Tenant, caller: &Caller, body: &Value) -> Outcome {
     let obj = payload::object(body)?;
     for k in obj.keys() {
@@ -133,28 +137,48 @@ pub fn create_service_principal(t: &mut Tenant, caller: &Caller, body: &Value) -
         app_id: app_id_text.to_string(),
     };
     let app_id = AppId(payload::guid(app_id_text).map_err(|_| invalid())?);
-    let app = t
-        .directory
-        .application_by_app_id(app_id)
-        .ok_or_else(invalid)?;
-    authorize(t, caller, Need::WriteApplication(Some(app)))?;
+    let mut sp = match t.directory.application_by_app_id(app_id) {
+        Some(app) => {
+            authorize(t, caller, Need::WriteApplication(Some(app)))?;
+            ServicePrincipal::for_application(
+                ObjectId::new_random(),
+                app_id,
+                &app.display_name,
+                t.id.0,
+            )
+        }
+        None => {
+            let sp = first_party::service_principal(t.cloud, app_id).ok_or_else(invalid)?;
+            authorize(t, caller, Need::WriteServicePrincipal(None))?;
+            // "When using this permission, the backing application of the service principal
+            // being created must in the local tenant" (Graph's words, as captured).
+            if caller.has_role("Application.ReadWrite.OwnedBy")
+                && !caller.has_role("Application.ReadWrite.All")
+                && !caller.has_role("Directory.ReadWrite.All")
+            {
+                return Err(GraphError::OwnedByForeignApplication);
+            }
+            sp
+        }
+    };
     if t.directory.service_principal_by_app_id(app_id).is_some() {
         return Err(GraphError::ServicePrincipalNameInUse {
             app_id: app_id.to_string(),
         });
     }
-    let mut sp = ServicePrincipal::for_application(
-        ObjectId::new_random(),
-        app_id,
-        &app.display_name,
-        t.id.0,
-    );
     sp.account_enabled = obj
         .get("accountEnabled")
         .and_then(Value::as_bool)
         .unwrap_or(true);
-    let view = service_principal_view(&sp, false);
     t.directory.service_principals.push(sp);
+    // The service principal of the tenant's own application offers what the application
+    // exposes.
+    exposed::publish(t, app_id);
+    let view = t
+        .directory
+        .service_principal_by_app_id(app_id)
+        .map(|s| service_principal_view(s, false))
+        .unwrap_or_default();
     Ok(Reply::created(
         Context::whole(EntitySet::Collection(Collection::ServicePrincipals)),
         view,
@@ -178,6 +202,7 @@ pub fn update_service_principal(
                 let origin = CredentialOrigin::graph(caller.object_id(), CredentialVia::Update);
                 creds = Some(keys::replace_collection(v, &sp.key_credentials, &origin)?)
             }
+            "passwordCredentials" => return Err(GraphError::PasswordCredentialsNotUpdatable),
             "id" | "appId" | "appOwnerOrganizationId" | "servicePrincipalType" => {
                 return Err(GraphError::ReadOnlyProperty { name: k.clone() });
             }

@@ -95,8 +95,11 @@ fn unknown_property(name: &str) -> GraphError {
 }
 
 pub fn get_user(t: &Tenant, caller: &Caller, key: &Key, q: &QueryOptions) -> Outcome {
-    authorize(t, caller, Need::ReadDirectory)?;
-    let u = find_user(t, key)?;
+    authorize(t, caller, Need::ReadUsers)?;
+    user_reply(find_user(t, key)?, q)
+}
+
+fn user_reply(u: &User, q: &QueryOptions) -> Outcome {
     Ok(Reply::entity(
         Context::selected(EntitySet::Collection(Collection::Users), q),
         select(user_view(u), q, USER_TYPE, USER_EXTRA)?,
@@ -104,13 +107,20 @@ pub fn get_user(t: &Tenant, caller: &Caller, key: &Key, q: &QueryOptions) -> Out
 }
 
 pub fn list_users(t: &Tenant, caller: &Caller) -> Result<Vec<Object>, GraphError> {
-    authorize(t, caller, Need::ReadDirectory)?;
+    authorize(t, caller, Need::ReadUsers)?;
     Ok(t.directory.users.iter().map(user_view).collect())
 }
 
 pub fn me(t: &Tenant, caller: &Caller, q: &QueryOptions) -> Outcome {
     match caller {
-        Caller::User { id, .. } => get_user(t, caller, &Key::Id(id.to_string()), q),
+        Caller::User { id, .. } => {
+            authorize(t, caller, Need::ReadMe)?;
+            let me = t
+                .directory
+                .user(*id)
+                .ok_or_else(|| GraphError::not_found(id))?;
+            user_reply(me, q)
+        }
         Caller::App { .. } => Err(GraphError::MeNeedsUser),
     }
 }
@@ -158,12 +168,17 @@ fn password_profile(v: &Value) -> Result<PasswordProfile, GraphError> {
     if !password_is_complex(password) {
         return Err(GraphError::PasswordComplexity);
     }
+    // "If not set, default is false." (Graph's passwordProfile resource, beta), and the
+    // Azure PowerShell model says the same; a user who must change it cannot use the password
+    // grant (AADSTS50055).
+    let force_change = match o.get("forceChangePasswordNextSignIn") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid()),
+    };
     Ok(PasswordProfile {
         password: password.to_string(),
-        force_change_password_next_sign_in: o
-            .get("forceChangePasswordNextSignIn")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
+        force_change_password_next_sign_in: force_change,
     })
 }
 
@@ -267,6 +282,8 @@ pub fn delete_user(t: &mut Tenant, caller: &Caller, key: &Key) -> Outcome {
     d.users.retain(|u| u.id != id);
     d.role_assignments.retain(|r| r.principal_id != id);
     d.app_role_assignments.retain(|a| a.principal_id != id);
+    d.oauth2_permission_grants
+        .retain(|g| g.principal_id != Some(id));
     for a in &mut d.applications {
         a.owners.retain(|o| *o != id);
     }

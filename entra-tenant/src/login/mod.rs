@@ -25,6 +25,7 @@ pub use client_auth::{
     ASSERTION_SKEW, JWT_BEARER, accepted_audiences, instant, verify_client_assertion,
 };
 pub use form::Form;
+pub use password::{NoOtherTenants, OtherTenants};
 pub use refusal::{LoginError, OAuthError, RefusalSpec};
 pub use request::{Endpoint, GrantType, TokenRequest, check_request_shape};
 pub use tenant_segment::{TenantSegment, classify_tenant_segment};
@@ -34,14 +35,25 @@ pub use token::{
 
 use crate::tenant::Tenant;
 
-/// Authenticates and authorizes a token request against `tenant`.
+/// Authenticates and authorizes a token request against `tenant`, the only tenant known.
 pub fn authorize(
     tenant: &Tenant,
     req: &TokenRequest<'_>,
     grant: GrantType,
 ) -> Result<Grant, LoginError> {
+    authorize_among(tenant, req, grant, &NoOtherTenants)
+}
+
+/// Authenticates and authorizes a token request against `tenant`, knowing the `others` beside
+/// it (a user of another tenant is told so).
+pub fn authorize_among(
+    tenant: &Tenant,
+    req: &TokenRequest<'_>,
+    grant: GrantType,
+    others: &dyn OtherTenants,
+) -> Result<Grant, LoginError> {
     match grant {
         GrantType::ClientCredentials => client_credentials::client_credentials(tenant, req),
-        GrantType::Password => password::password(tenant, req),
+        GrantType::Password => password::password(tenant, req, others),
     }
 }

@@ -1,24 +1,45 @@
 //! The `password` grant (ROPC): a user signs in with a password through a first-party public
 //! client or a tenant application; the token carries the delegated scopes consented for that
-//! client on the resource, and the user's directory roles.
+//! client on the resource (oauth2PermissionGrants), and the user's directory roles. The checks,
+//! in order: the client (700016, 7000229, 7000112) and its credential (700025 for a public
+//! client presenting one, 7000218 for a confidential one presenting none); the user (50020 when
+//! the name belongs to another tenant, else 50034), the password (50126), the account (50057,
+//! then 50055 while the password must be changed); the scope (28000 for several resources,
+//! 70011), the resource (500011) and the consent (65001).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
 use super::client_auth::{
-    ClientAuth, Presented, authenticate, client_id, confidential_client, constant_time_eq,
-    presented,
+    ClientAuth, Presented, application_not_found, authenticate, client_id, confidential_client,
+    constant_time_eq, presented,
 };
 use super::refusal::LoginError;
 use super::request::{Endpoint, TokenRequest};
-use super::scope::{named_resource, parse_scope, resource_parameter};
+use super::scope::{ScopeProblem, ScopeRequest, named_resource, parse_scope, resource_parameter};
 use super::token::{
     AccessTokenClaims, Grant, IdTokenClaims, IdentityType, Subject, pairwise_subject,
 };
-use crate::directory::ServicePrincipal;
-use crate::ids::AppId;
+use crate::directory::{ServicePrincipal, User};
+use crate::ids::{AppId, TenantId};
 use crate::tenant::Tenant;
+
+/// What the rules may ask about the other tenants beside the one signed in to: which one a
+/// domain belongs to (a user principal name of another tenant is AADSTS50020, not 50034).
+pub trait OtherTenants {
+    /// The tenant whose verified domain `domain` is, if it is not the one signing in.
+    fn tenant_of_domain(&self, domain: &str) -> Option<TenantId>;
+}
+
+/// No other tenant is known.
+pub struct NoOtherTenants;
+
+impl OtherTenants for NoOtherTenants {
+    fn tenant_of_domain(&self, _domain: &str) -> Option<TenantId> {
+        None
+    }
+}
 
 /// The client of a password sign-in: a first-party public client, or a tenant application.
 struct PasswordClient<'t> {
@@ -31,10 +52,7 @@ fn password_client<'t>(
     tenant: &'t Tenant,
     client_id: &str,
 ) -> Result<PasswordClient<'t>, LoginError> {
-    let not_found = || LoginError::ApplicationNotFound {
-        app_id: client_id.to_string(),
-        tenant: tenant.id.to_string(),
-    };
+    let not_found = || application_not_found(tenant, client_id);
     let app_id: AppId = client_id.parse().map_err(|_| not_found())?;
     if let Some(app) = tenant.directory.application_by_app_id(app_id) {
         let (_, sp) = confidential_client(tenant, client_id)?;
@@ -54,7 +72,82 @@ fn password_client<'t>(
     }
 }
 
-pub(super) fn password(tenant: &Tenant, req: &TokenRequest<'_>) -> Result<Grant, LoginError> {
+/// The user signing in, once the name, password and account state allow it.
+fn signed_in_user<'t>(
+    tenant: &'t Tenant,
+    client: &PasswordClient<'_>,
+    username: &str,
+    password: &str,
+    others: &dyn OtherTenants,
+) -> Result<&'t User, LoginError> {
+    let Some(user) = tenant.directory.user_by_upn(username) else {
+        let home = username
+            .rsplit_once('@')
+            .and_then(|(_, domain)| others.tenant_of_domain(domain))
+            .filter(|home| *home != tenant.id);
+        return Err(match home {
+            Some(home) => LoginError::UserOfAnotherTenant {
+                home: home.to_string(),
+                tenant: tenant.display_name.clone(),
+                app_id: client.app_id.to_string(),
+                app_name: client.sp.display_name.clone(),
+            },
+            None => LoginError::UserNotFound {
+                tenant: tenant.id.to_string(),
+            },
+        });
+    };
+    // A user without a password (imported: Graph gives none out) cannot sign in with one.
+    if !user.password_profile.is_set()
+        || !constant_time_eq(&user.password_profile.password, password)
+    {
+        return Err(LoginError::InvalidUsernameOrPassword);
+    }
+    if !user.account_enabled {
+        return Err(LoginError::UserDisabled);
+    }
+    if user.password_profile.force_change_password_next_sign_in {
+        return Err(LoginError::PasswordExpired);
+    }
+    Ok(user)
+}
+
+/// The resource and scopes a delegated request asks for: v1 names the resource (everything
+/// consented), v2 a scope whose resource defaults to Microsoft Graph.
+fn delegated_scope(
+    tenant: &Tenant,
+    endpoint: Endpoint,
+    param: &str,
+) -> Result<ScopeRequest, LoginError> {
+    if endpoint == Endpoint::V1 {
+        return Ok(ScopeRequest {
+            resource: param.trim().to_string(),
+            permissions: vec![".default".into()],
+            oidc: Vec::new(),
+        });
+    }
+    let default_resource = format!("https://{}", tenant.cloud.graph_host());
+    let s = parse_scope(param, Some(&default_resource)).map_err(|p| match p {
+        ScopeProblem::SeveralResources => LoginError::SeveralResourcesDelegated {
+            scope: param.to_string(),
+        },
+        ScopeProblem::NoResource => LoginError::InvalidScope {
+            scope: param.to_string(),
+        },
+    })?;
+    if s.is_default() && s.permissions.len() > 1 {
+        return Err(LoginError::DefaultScopeCombined {
+            scope: param.to_string(),
+        });
+    }
+    Ok(s)
+}
+
+pub(super) fn password(
+    tenant: &Tenant,
+    req: &TokenRequest<'_>,
+    others: &dyn OtherTenants,
+) -> Result<Grant, LoginError> {
     let client_id = client_id(req)?;
     let username = req.form.require("username")?;
     let password = req.form.require("password")?;
@@ -66,41 +159,32 @@ pub(super) fn password(tenant: &Tenant, req: &TokenRequest<'_>) -> Result<Grant,
         (true, _) => return Err(LoginError::PublicClientWithCredential),
         (false, _) => authenticate(tenant, req, client.app_id, &presented)?,
     };
+    let user = signed_in_user(tenant, &client, username, password, others)?;
 
-    let user = tenant
-        .directory
-        .user_by_upn(username)
-        .ok_or_else(|| LoginError::UserNotFound {
-            upn: username.to_string(),
-            tenant: tenant.id.to_string(),
-        })?;
-    // A user without a password (imported: Graph gives none out) cannot sign in with one.
-    if !user.password_profile.is_set()
-        || !constant_time_eq(&user.password_profile.password, password)
-    {
-        return Err(LoginError::InvalidUsernameOrPassword);
-    }
-    if !user.account_enabled {
-        return Err(LoginError::UserDisabled);
-    }
-
-    let graph = tenant.cloud.graph_host();
-    let default_resource = format!("https://{graph}");
-    let (resource_name, oidc) = match req.endpoint {
-        Endpoint::V1 => (resource_param.trim().to_string(), Vec::new()),
-        Endpoint::V2 => {
-            let s = parse_scope(resource_param, Some(&default_resource))?;
-            (s.resource, s.oidc)
-        }
+    let requested = delegated_scope(tenant, req.endpoint, resource_param)?;
+    let resource = named_resource(tenant, &requested.resource)?;
+    let consent_required = || LoginError::ConsentRequired {
+        app_id: client.app_id.to_string(),
+        app_name: client.sp.display_name.clone(),
     };
-    let resource = named_resource(tenant, &resource_name)?;
+    // `.default` gets everything consented for the client on the resource; named permissions
+    // must each have been consented (scopes-oidc: "If consent exists, the returned token
+    // contains all scopes granted for that resource").
     let scp = tenant
         .directory
         .delegated_scopes(client.sp.id, resource.id, user.id)
-        .ok_or_else(|| LoginError::ConsentRequired {
-            app_id: client.app_id.to_string(),
-            app_name: client.sp.display_name.clone(),
-        })?;
+        .ok_or_else(consent_required)?;
+    let granted: Vec<&str> = scp.split_whitespace().collect();
+    if !requested
+        .permissions
+        .iter()
+        .filter(|p| *p != ".default")
+        .all(|p| granted.iter().any(|g| g.eq_ignore_ascii_case(p)))
+    {
+        return Err(consent_required());
+    }
+    let resource_name = requested.resource;
+    let oidc = requested.oidc;
 
     let now = tenant.now();
     let subject = Subject {

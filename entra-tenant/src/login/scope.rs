@@ -1,6 +1,8 @@
 //! Which resource a token request is for: `resource` on v1, `scope` on v2 (`{resource}/.default`
 //! for app-only requests, named permissions and OpenID scopes for users), and the refusals of a
-//! scope that names no resource, a permission without `/.default`, or several resources.
+//! scope that names no resource, a permission without `/.default`, or several resources. The
+//! two grants word the same mistake differently (AADSTS70011 for client credentials, 28000 for
+//! delegated requests), so parsing says what is wrong and each grant picks its refusal.
 
 use super::refusal::LoginError;
 use super::request::{Endpoint, TokenRequest};
@@ -10,31 +12,52 @@ use crate::tenant::Tenant;
 /// Scopes that ask for OpenID Connect artefacts, not for a resource.
 const OIDC_SCOPES: &[&str] = &["openid", "profile", "offline_access", "email"];
 
-/// A v2 `scope` split into the resource it names and its OpenID scopes.
+/// A v2 `scope` split into the resource it names, the permissions it asks of it (`.default`
+/// or named ones) and its OpenID scopes.
 pub struct ScopeRequest {
     pub resource: String,
+    pub permissions: Vec<String>,
     pub oidc: Vec<String>,
+}
+
+impl ScopeRequest {
+    /// Whether the request asks for `.default` (everything consented).
+    pub fn is_default(&self) -> bool {
+        self.permissions.iter().any(|p| p == ".default")
+    }
+}
+
+/// What is wrong with a `scope`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeProblem {
+    /// It names no resource (only OpenID scopes, or an item that is no `resource/permission`).
+    NoResource,
+    /// It names more than one resource.
+    SeveralResources,
 }
 
 /// Splits `scope`; a permission without a resource is for `default_resource` when there is one.
 pub fn parse_scope(
     scope: &str,
     default_resource: Option<&str>,
-) -> Result<ScopeRequest, LoginError> {
-    let invalid = || LoginError::InvalidScope {
-        scope: scope.to_string(),
-    };
+) -> Result<ScopeRequest, ScopeProblem> {
     let mut resource: Option<String> = None;
+    let mut permissions = Vec::new();
     let mut oidc = Vec::new();
     for item in scope.split_whitespace() {
         if OIDC_SCOPES.contains(&item.to_ascii_lowercase().as_str()) {
             oidc.push(item.to_ascii_lowercase());
             continue;
         }
-        let res = match item.rfind('/') {
-            Some(i) if i > 0 && i + 1 < item.len() => item[..i].to_string(),
-            Some(_) => return Err(invalid()),
-            None => default_resource.ok_or_else(invalid)?.to_string(),
+        let (res, permission) = match item.rfind('/') {
+            Some(i) if i > 0 && i + 1 < item.len() => (item[..i].to_string(), &item[i + 1..]),
+            Some(_) => return Err(ScopeProblem::NoResource),
+            None => (
+                default_resource
+                    .ok_or(ScopeProblem::NoResource)?
+                    .to_string(),
+                item,
+            ),
         };
         match &resource {
             Some(r)
@@ -42,13 +65,18 @@ pub fn parse_scope(
                     .trim_end_matches('/')
                     .eq_ignore_ascii_case(res.trim_end_matches('/')) =>
             {
-                return Err(LoginError::MultipleResources);
+                return Err(ScopeProblem::SeveralResources);
             }
             _ => resource = Some(res),
         }
+        permissions.push(permission.to_string());
     }
-    let resource = resource.ok_or_else(invalid)?;
-    Ok(ScopeRequest { resource, oidc })
+    let resource = resource.ok_or(ScopeProblem::NoResource)?;
+    Ok(ScopeRequest {
+        resource,
+        permissions,
+        oidc,
+    })
 }
 
 /// Whether a v2 `scope` asks for a permission other than `.default` on a named resource.
@@ -71,7 +99,8 @@ pub fn resource_parameter<'f>(req: &'f TokenRequest<'_>) -> Result<&'f str, Logi
     }
 }
 
-/// The resource service principal a request names, or AADSTS500011 with the name it used.
+/// The resource service principal a request names, or AADSTS500011 with the name it used and
+/// the tenant's display name.
 pub fn named_resource<'t>(
     tenant: &'t Tenant,
     name: &str,
@@ -81,7 +110,7 @@ pub fn named_resource<'t>(
         .resource(name)
         .ok_or_else(|| LoginError::ResourceNotFound {
             resource: name.to_string(),
-            tenant: tenant.id.to_string(),
+            tenant: tenant.display_name.clone(),
         })
 }
 
@@ -95,13 +124,25 @@ pub fn app_resource<'t>(
         Endpoint::V1 => param.trim().to_string(),
         Endpoint::V2 => {
             // A named permission is refused before the resources are compared (1002012, then
-            // 700022), in the documented order of checks.
+            // 70011), in the documented order of checks.
             if names_a_permission(param) {
                 return Err(LoginError::ScopeWithoutDefault {
                     scope: param.to_string(),
                 });
             }
-            parse_scope(param, None)?.resource
+            match parse_scope(param, None) {
+                Ok(s) => s.resource,
+                Err(ScopeProblem::NoResource) => {
+                    return Err(LoginError::InvalidScope {
+                        scope: param.to_string(),
+                    });
+                }
+                Err(ScopeProblem::SeveralResources) => {
+                    return Err(LoginError::ScopeForSeveralResources {
+                        scope: param.to_string(),
+                    });
+                }
+            }
         }
     };
     let sp = named_resource(tenant, &name)?;
@@ -113,8 +154,9 @@ mod tests {
     use super::*;
     use crate::fixture::TenantFixture;
 
-    /// Regression (found by `tests/prop_assertion.rs`): a named permission and a second
-    /// resource in one scope gave 700022; the documented order says 1002012 comes first.
+    /// Regression (found by `mock-graph/tests/it/prop_assertion.rs`): a named permission and a
+    /// second resource in one scope gave the several-resources refusal; the documented order
+    /// says 1002012 comes first.
     #[test]
     fn named_permission_is_refused_before_multiple_resources() {
         let tenant = Tenant::from_fixture(TenantFixture::default_fixture()).unwrap();
@@ -129,7 +171,7 @@ mod tests {
                 Endpoint::V2,
                 "https://graph.microsoft.com/.default https://unknown.example.com/.default"
             ),
-            Err(LoginError::MultipleResources)
+            Err(LoginError::ScopeForSeveralResources { .. })
         ));
     }
 
@@ -151,15 +193,17 @@ mod tests {
                 "https://a.example/.default https://b.example/.default",
                 None
             ),
-            Err(LoginError::MultipleResources)
+            Err(ScopeProblem::SeveralResources)
         ));
         assert!(matches!(
             parse_scope("openid", None),
-            Err(LoginError::InvalidScope { .. })
+            Err(ScopeProblem::NoResource)
         ));
         let d = parse_scope("User.Read", Some("https://graph.microsoft.com"))
             .ok()
             .unwrap();
         assert_eq!(d.resource, "https://graph.microsoft.com");
+        assert_eq!(d.permissions, vec!["User.Read"]);
+        assert!(!d.is_default());
     }
 }

@@ -1,5 +1,5 @@
-//! The test control plane under `/_mock/`: tenants, snapshots, clocks, fault rules and the
-//! request journal, in-process on `MockState` and `Tenant` and here over HTTP, with answers and
+//! The test control plane under `/_mock/`: tenants, snapshots, clocks, propagation delays,
+//! fault rules and the request journal, in-process on `MockState` and `Tenant` and here over HTTP, with answers and
 //! refusals in the control plane's own JSON (`control_json`). Never part of Entra's surface.
 
 use axum::Router;
@@ -12,6 +12,7 @@ use entra_tenant::faults::FaultSpec;
 use entra_tenant::fixture::TenantFixture;
 use entra_tenant::ids::TenantId;
 use entra_tenant::json;
+use entra_tenant::propagation::Propagation;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -30,6 +31,10 @@ pub fn routes() -> Router<MockState> {
             get(get_snapshot).put(put_snapshot),
         )
         .route("/_mock/tenants/{tid}/clock", get(get_clock).post(set_clock))
+        .route(
+            "/_mock/tenants/{tid}/propagation",
+            get(get_propagation).put(set_propagation),
+        )
         .route(
             "/_mock/tenants/{tid}/faults",
             post(add_fault).get(list_faults).delete(clear_faults),
@@ -159,6 +164,30 @@ async fn set_clock(
     // Writes held back by replication lag may be due now.
     t.settle_replication();
     Ok(control_json::ok(StatusCode::OK, clock_json(&t.clock)))
+}
+
+async fn get_propagation(
+    State(state): State<MockState>,
+    Path(tid): Path<String>,
+) -> Result<Response, ControlError> {
+    let (_, h) = tenant(&state, &tid)?;
+    let p = lock(&h).propagation;
+    Ok(control_json::ok(StatusCode::OK, json!(p)))
+}
+
+/// Sets how long each kind of write takes to be seen: a profile's name (`"realistic"`) or the
+/// delays in seconds (`{"credentials": 15}`; kinds left out are immediate). Writes already held
+/// back keep their due time.
+async fn set_propagation(
+    State(state): State<MockState>,
+    Path(tid): Path<String>,
+    body: Bytes,
+) -> Result<Response, ControlError> {
+    let (_, handle) = tenant(&state, &tid)?;
+    let value: Value = serde_json::from_slice(&body).map_err(ControlError::NotJson)?;
+    let p = Propagation::from_json(&value).map_err(ControlError::Propagation)?;
+    lock(&handle).propagation = p;
+    Ok(control_json::ok(StatusCode::OK, json!(p)))
 }
 
 async fn add_fault(

@@ -60,6 +60,9 @@ pub enum ControlError {
     Fault(#[from] FaultError),
     #[error("tenant {tenant} has no fault rule `{id}`")]
     NoFaultRule { tenant: TenantId, id: String },
+    /// A propagation setting that is neither a profile nor delays.
+    #[error("propagation: {0}")]
+    Propagation(String),
 }
 
 impl ControlError {
@@ -71,7 +74,8 @@ impl ControlError {
             | ControlError::ClockChange(_)
             | ControlError::ClockAmbiguous
             | ControlError::ClockOutOfRange { .. }
-            | ControlError::Fault(_) => StatusCode::BAD_REQUEST,
+            | ControlError::Fault(_)
+            | ControlError::Propagation(_) => StatusCode::BAD_REQUEST,
             ControlError::NoTenant(_) | ControlError::NoFaultRule { .. } => StatusCode::NOT_FOUND,
             ControlError::AddTenant(e) => match e {
                 AddTenantError::Duplicate(_) => StatusCode::CONFLICT,

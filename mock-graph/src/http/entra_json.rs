@@ -69,6 +69,8 @@ pub struct EntraError<'a> {
     /// The OAuth `error` value.
     pub error: &'a str,
     pub message: &'a str,
+    /// `suberror` (`consent_required`, `user_password_expired`), when the refusal has one.
+    pub suberror: Option<&'a str>,
 }
 
 /// The error body: `error`, `error_description` (`AADSTS<code>: <message>` and the trace lines),
@@ -92,13 +94,18 @@ pub fn body(e: &EntraError<'_>, correlation_id: &str, now: OffsetDateTime) -> Va
         "trace_id": trace_id,
         "correlation_id": correlation_id,
     });
-    if let (Some(code), Some(o)) = (e.code, body.as_object_mut()) {
-        o.insert(
-            "error_uri".into(),
-            json!(format!(
-                "https://login.microsoftonline.com/error?code={code}"
-            )),
-        );
+    if let Some(o) = body.as_object_mut() {
+        if let Some(code) = e.code {
+            o.insert(
+                "error_uri".into(),
+                json!(format!(
+                    "https://login.microsoftonline.com/error?code={code}"
+                )),
+            );
+        }
+        if let Some(sub) = e.suberror {
+            o.insert("suberror".into(), json!(sub));
+        }
     }
     body
 }
@@ -133,6 +140,7 @@ pub fn refusal(
         code: Some(spec.code),
         error: error_override.unwrap_or(spec.error).as_str(),
         message: &message,
+        suberror: error.suberror(),
     };
     let mut resp = response(status_code(spec.status), &rendered, correlation_id, now);
     resp.extensions_mut().insert(error);
@@ -155,6 +163,7 @@ pub fn injected(
         code: None,
         error,
         message: &message,
+        suberror: None,
     };
     response(
         status,
@@ -197,6 +206,7 @@ mod tests {
             code: None,
             error: "temporarily_unavailable",
             message: "try later",
+            suberror: None,
         };
         let b = body(&e, "c", OffsetDateTime::UNIX_EPOCH);
         assert!(

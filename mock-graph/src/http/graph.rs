@@ -87,7 +87,7 @@ const DELETE: Method = Method::DELETE;
 
 /// Every Graph route.
 #[rustfmt::skip]
-static ROUTES: [GraphRoute; 40] = [
+static ROUTES: [GraphRoute; 44] = [
     row(GET, "applications", Operation::ApplicationsList, |t| R::List(Applications, t.q)),
     row(POST, "applications", Operation::ApplicationsCreate, |t| R::Create(Applications, t.body)),
     row(GET, "applications/{key}", Operation::ApplicationsGet, |mut t| R::Get(Applications, t.key(), t.q)),
@@ -124,7 +124,11 @@ static ROUTES: [GraphRoute; 40] = [
     row(POST, "roleManagement/directory/roleAssignments", Operation::RoleAssignmentsCreate, |t| R::CreateRoleAssignment(t.body)),
     row(GET, "roleManagement/directory/roleAssignments/{id}", Operation::RoleAssignmentsGet, |mut t| R::GetRoleAssignment(t.id())),
     row(DELETE, "roleManagement/directory/roleAssignments/{id}", Operation::RoleAssignmentsDelete, |mut t| R::DeleteRoleAssignment(t.id())),
-    row(GET, "oauth2PermissionGrants", Operation::OAuth2PermissionGrantsList, |t| R::ListGrants(t.q)),
+    row(GET, "oauth2PermissionGrants", Operation::PermissionGrantsList, |t| R::ListGrants(t.q)),
+    row(POST, "oauth2PermissionGrants", Operation::PermissionGrantsCreate, |t| R::CreateGrant(t.body)),
+    row(GET, "oauth2PermissionGrants/{key}", Operation::PermissionGrantsGet, |mut t| R::GetGrant(t.key())),
+    row(PATCH, "oauth2PermissionGrants/{key}", Operation::PermissionGrantsUpdate, |mut t| R::UpdateGrant(t.key(), t.body)),
+    row(DELETE, "oauth2PermissionGrants/{key}", Operation::PermissionGrantsDelete, |mut t| R::DeleteGrant(t.key())),
     row(GET, "organization", Operation::OrganizationGet, |t| R::Organization(None, t.q)),
     row(GET, "organization/{key}", Operation::OrganizationGet, |mut t| R::Organization(Some(t.key().value().to_string()), t.q)),
     row(GET, "me", Operation::MeGet, |t| R::Me(t.q)),

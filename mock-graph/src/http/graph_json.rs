@@ -76,17 +76,34 @@ pub fn error_response(
     ids: &RequestIds,
     now: OffsetDateTime,
 ) -> Response {
-    let body = json!({
-        "error": {
-            "code": code,
-            "message": message,
-            "innerError": {
-                "date": error_date(now),
-                "request-id": ids.request_id,
-                "client-request-id": ids.client_request_id,
-            }
+    error_response_with(status, code, message, None, ids, now)
+}
+
+/// [`error_response`] with Graph's `details`: `[{"code", "message", "target"}]`.
+fn error_response_with(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    details: Option<(&str, &str)>,
+    ids: &RequestIds,
+    now: OffsetDateTime,
+) -> Response {
+    let mut error = json!({
+        "code": code,
+        "message": message,
+        "innerError": {
+            "date": error_date(now),
+            "request-id": ids.request_id,
+            "client-request-id": ids.client_request_id,
         }
     });
+    if let (Some((detail_code, target)), Some(o)) = (details, error.as_object_mut()) {
+        o.insert(
+            "details".into(),
+            json!([{"code": detail_code, "message": message, "target": target}]),
+        );
+    }
+    let body = json!({ "error": error });
     let mut resp = (
         status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(ODATA_JSON))],
@@ -108,10 +125,11 @@ pub fn error_response(
 /// A refusal of the rule table. The error goes into the response's extensions too, for the
 /// journal.
 pub fn refusal(err: &GraphError, ids: &RequestIds, now: OffsetDateTime) -> Response {
-    let mut resp = error_response(
+    let mut resp = error_response_with(
         status_code(err.status()),
         err.code(),
         &err.message(),
+        err.details(),
         ids,
         now,
     );
@@ -220,7 +238,7 @@ fn context_fragment(context: &Context, entity: bool) -> String {
         EntitySet::DirectoryRoles => "directoryRoles".to_string(),
         EntitySet::DirectoryObjects => "directoryObjects".to_string(),
         EntitySet::RoleAssignments => "roleManagement/directory/roleAssignments".to_string(),
-        EntitySet::OAuth2PermissionGrants => "oauth2PermissionGrants".to_string(),
+        EntitySet::PermissionGrants => "oauth2PermissionGrants".to_string(),
         EntitySet::Organization => "organization".to_string(),
     };
     let select = select

@@ -280,6 +280,7 @@ pub fn render(side: Side, echo: &Echo, status: StatusCode, message: &str) -> Res
                 code: Some(code),
                 error: error.as_str(),
                 message,
+                suberror: None,
             };
             let correlation_id = entra_json::correlation_id(&echo.headers, echo.query.as_deref());
             entra_json::response(status, &rendered, &correlation_id, now)

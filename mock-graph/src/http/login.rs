@@ -12,8 +12,9 @@ use axum::routing::{MethodRouter, get, post};
 use base64::Engine;
 use entra_tenant::cloud::Cloud;
 use entra_tenant::journal::DecodedAssertion;
+use entra_tenant::ids::TenantId;
 use entra_tenant::login::{
-    self, Endpoint, Form, LoginError, OAuthError, TenantSegment, TokenRequest,
+    self, Endpoint, Form, LoginError, OAuthError, OtherTenants, TenantSegment, TokenRequest,
 };
 use entra_tenant::operation::Operation;
 use http::request::Parts;
@@ -499,11 +500,13 @@ fn token(
         let Some(handle) = tenant else {
             return Err(LoginError::GrantNotSupportedOverCommon);
         };
+        // Found before the tenant is locked: no lock on the tenant list is taken under it.
+        let home = UserHome::of(&state, &form);
         let (grant, key) = {
             let t = lock(&handle);
             tenant_time = Some(t.now());
             (
-                login::authorize(&t, &request, grant_type)?,
+                login::authorize_among(&t, &request, grant_type, &home)?,
                 t.signing_key.clone(),
             )
         };
@@ -517,6 +520,29 @@ fn token(
             &correlation_id,
             tenant_time.unwrap_or_else(OffsetDateTime::now_utc),
         ),
+    }
+}
+
+/// The tenant of this mock that the password grant's user name names by its domain, found
+/// before the tenant signed in to is locked.
+struct UserHome(Option<(String, TenantId)>);
+
+impl UserHome {
+    fn of(state: &MockState, form: &Form) -> Self {
+        let found = form
+            .get("username")
+            .and_then(|u| u.rsplit_once('@'))
+            .and_then(|(_, domain)| Some((domain.to_string(), state.id_of(domain)?)));
+        UserHome(found)
+    }
+}
+
+impl OtherTenants for UserHome {
+    fn tenant_of_domain(&self, domain: &str) -> Option<TenantId> {
+        self.0
+            .as_ref()
+            .filter(|(d, _)| d.eq_ignore_ascii_case(domain))
+            .map(|(_, id)| *id)
     }
 }
 

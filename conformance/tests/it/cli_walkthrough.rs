@@ -1,0 +1,279 @@
+//! The README's walkthrough, run for real: the `adsync` binary against a mock over HTTPS,
+//! onboarding → sync cycle → rotation → removal of the legacy account → rollback, checking
+//! what each command prints (with `--json`) and that errors exit non-zero.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use mock_graph::testing::TestServer;
+use serde_json::Value;
+
+const ADMIN: &str = "hybridadmin@contoso.onmicrosoft.com";
+
+/// The `adsync` binary as cargo builds it now, for this test's profile and target directory.
+///
+/// `CARGO_BIN_EXE_<name>` only exists for binaries of the test's own package, and `adsync` is
+/// `adsync-client`'s; a binary found next to this test could be left over from an older build
+/// (`cargo test --test it` does not build other packages' binaries). So the test
+/// asks cargo to build it (a no-op when it is fresh) with the same profile and target directory,
+/// and runs the executable cargo reports for it. It is built as a member of the whole workspace
+/// (`--workspace --bin adsync`), whose features `cargo test` at the root unifies too, so the
+/// dependencies the suite already built are reused; `-p adsync-client` alone would build the
+/// client's dependency tree a second time with that package's own features.
+fn adsync_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // <target-dir>[/<triple>]/<profile>/deps/<test>
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a profile directory name");
+    let above = profile_dir.parent().expect("the target directory");
+    // The target directory's root holds CACHEDIR.TAG; otherwise `above` is `<target-dir>/<triple>`.
+    let (target_dir, triple) = if above.join("CACHEDIR.TAG").exists() {
+        (above.to_path_buf(), None)
+    } else {
+        let root = above.parent().expect("the target directory");
+        (
+            root.to_path_buf(),
+            above.file_name().and_then(|n| n.to_str()),
+        )
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--workspace", "--bin", "adsync"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .args([
+            "--profile",
+            match profile {
+                "debug" => "dev",
+                other => other,
+            },
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::inherit());
+    if let Some(triple) = triple {
+        command.args(["--target", triple]);
+    }
+    let out = command.output().expect("run cargo build");
+    assert!(out.status.success(), "cannot build adsync: {}", out.status);
+    let executable = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "adsync")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the adsync executable it built");
+    assert!(
+        executable.exists(),
+        "{} does not exist",
+        executable.display()
+    );
+    executable
+}
+
+struct Cli {
+    binary: PathBuf,
+    url: String,
+    ca: PathBuf,
+    state: tempfile::TempDir,
+}
+
+impl Cli {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.binary)
+            .args(["--authority", &self.url, "--json"])
+            .args(args)
+            .env("ADSYNC_STATE_DIR", self.state.path())
+            .env("ADSYNC_CA_FILE", &self.ca)
+            .env("ADSYNC_TPM", "none")
+            .env("ADSYNC_ADMIN_PASSWORD", "Passw0rd!")
+            .env_remove("ADSYNC_NOW")
+            .output()
+            .expect("run adsync")
+    }
+
+    /// Runs a command that must succeed and returns what it printed as JSON.
+    fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "adsync {args:?} failed ({}): {stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout).unwrap_or(Value::Null)
+    }
+}
+
+/// The SHA-256 hashes (uppercase hex) of the certificates on the application `app_id`, read
+/// from the tenant.
+fn tenant_certificates(server: &TestServer, app_id: &str) -> Vec<String> {
+    server.with_tenant(|t| {
+        t.directory
+            .applications
+            .iter()
+            .find(|a| a.app_id.to_string() == app_id)
+            .map(|a| {
+                a.key_credentials
+                    .iter()
+                    .filter_map(|k| k.key.as_deref())
+                    .map(|der| {
+                        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
+                            .as_ref()
+                            .iter()
+                            .map(|b| format!("{b:02X}"))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+// Multi-threaded: the CLI runs as a child process while the mock keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_rotation_and_rollback_through_the_cli() {
+    let server = TestServer::start().await.unwrap();
+    let cli = Cli {
+        binary: adsync_binary(),
+        url: server.url.clone(),
+        ca: server.ca_pem.clone().unwrap(),
+        state: tempfile::tempdir().unwrap(),
+    };
+
+    let installed = cli.ok(&[
+        "install",
+        "--server-name",
+        "AZCONNECT",
+        "--sync-machine-identifier",
+        "09e60dfc-16b6-4c1a-9d0e-5a1b2c3d4e5f",
+        "--admin-upn",
+        ADMIN,
+    ]);
+    assert_eq!(
+        installed["ConnectorIdentityType"], "ServiceAccount",
+        "{installed}"
+    );
+
+    // A command against a connector that is not onboarded yet fails with a readable message.
+    let refused = cli.run(&[
+        "remove-entra-application-key",
+        "--certificate-id",
+        "00000000-0000-0000-0000-000000000000",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("adsync: error:"));
+
+    cli.ok(&["set-scheduler", "--sync-cycle-enabled", "false"]);
+    let onboarded = cli.ok(&["configure-application-authentication", "--admin-upn", ADMIN]);
+    assert_eq!(
+        onboarded["ConnectorIdentityType"], "Application",
+        "{onboarded}"
+    );
+    let app_id = onboarded["ApplicationAppId"]
+        .as_str()
+        .expect("an application id")
+        .to_string();
+    let app_name = server.with_tenant(|t| {
+        t.directory
+            .applications
+            .iter()
+            .find(|a| a.app_id.to_string() == app_id)
+            .map(|a| a.display_name.clone())
+    });
+    assert_eq!(
+        app_name.as_deref(),
+        Some("ConnectSyncProvisioning_AZCONNECT_09e60dfc16b6")
+    );
+    cli.ok(&["set-scheduler", "--sync-cycle-enabled", "true"]);
+
+    let cycle = cli.ok(&["start-sync-cycle"]);
+    assert_eq!(cycle["Succeeded"], true, "{cycle}");
+    assert_eq!(cycle["Identity"], "Application", "{cycle}");
+
+    let before =
+        cli.ok(&["get-entra-connector-credential"])["Certificate"]["CertificateSHA256Hash"]
+            .as_str()
+            .expect("the onboarded connector's certificate")
+            .to_string();
+    assert_eq!(
+        tenant_certificates(&server, &app_id),
+        std::slice::from_ref(&before)
+    );
+    let rotated = cli.ok(&["invoke-application-credential-rotation"]);
+    assert_eq!(rotated["Completed"], true, "{rotated}");
+    assert_eq!(rotated["OldCredentialRemoved"], true, "{rotated}");
+    // What the rotation printed is checked against the state read back and the tenant.
+    let after = cli.ok(&["get-entra-connector-credential"])["Certificate"]["CertificateSHA256Hash"]
+        .as_str()
+        .expect("the rotated connector's certificate")
+        .to_string();
+    assert_ne!(
+        after, before,
+        "the connector still uses its old certificate"
+    );
+    assert_eq!(
+        rotated["OldCertificateSha256Hash"],
+        before.as_str(),
+        "{rotated}"
+    );
+    assert_eq!(
+        rotated["NewCertificateSha256Hash"],
+        after.as_str(),
+        "{rotated}"
+    );
+    assert_eq!(
+        tenant_certificates(&server, &app_id),
+        [after],
+        "the application holds the new certificate only"
+    );
+
+    let removed = cli.ok(&[
+        "remove-aad-service-account",
+        "--name",
+        "Sync_AZCONNECT_09e60dfc16b6",
+        "--admin-upn",
+        ADMIN,
+    ]);
+    assert_eq!(removed["Action"], "Deleted", "{removed}");
+    let legacy = "Sync_AZCONNECT_09e60dfc16b6@contoso.onmicrosoft.com";
+    let has_user = |upn: &str| {
+        server.with_tenant(|t| {
+            t.directory
+                .users
+                .iter()
+                .any(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+        })
+    };
+    assert!(!has_user(legacy), "the tenant still has {legacy}");
+
+    cli.ok(&["set-scheduler", "--sync-cycle-enabled", "false"]);
+    cli.ok(&["add-aad-service-account", "--admin-upn", ADMIN]);
+    assert!(has_user(legacy), "the rollback did not re-create {legacy}");
+    let credential = cli.ok(&["get-entra-connector-credential"]);
+    assert_eq!(
+        credential["ConnectorIdentityType"], "ServiceAccount",
+        "{credential}"
+    );
+    cli.ok(&["set-scheduler", "--sync-cycle-enabled", "true"]);
+    let cycle = cli.ok(&["start-sync-cycle"]);
+    assert_eq!(cycle["Identity"], "ServiceAccount", "{cycle}");
+    assert_eq!(cycle["Succeeded"], true, "{cycle}");
+
+    let events = cli.ok(&["get-events"]);
+    let ids: Vec<i64> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["Id"].as_i64())
+        .collect();
+    assert!(ids.contains(&1013), "a rotation event: {ids:?}");
+    assert!(ids.contains(&1018), "identity change events: {ids:?}");
+}
