@@ -173,7 +173,8 @@ async fn the_summary_marks_foreign_keys_by_who_added_them() {
         app["keyCredentials"][1]["addedBy"]["principal"]["name"],
         "appadmin@contoso.onmicrosoft.com"
     );
-    // Expiry is measured on the tenant's clock: ten years ahead, the keys have expired.
+    // Expiry is measured on the tenant's clock: ten years and a day ahead, the test
+    // certificates (ten years) have expired.
     let k = &app["keyCredentials"][0];
     assert_eq!(k["status"], "valid");
     assert!(k["secondsLeft"].as_i64().unwrap() > 150 * 86_400);
@@ -181,7 +182,7 @@ async fn the_summary_marks_foreign_keys_by_who_added_them() {
         "POST",
         &tenant_path(&env, "/clock"),
         None,
-        Some(json!({"advance_seconds": Duration::days(3650).whole_seconds()})),
+        Some(json!({"advance_seconds": Duration::days(3651).whole_seconds()})),
     )
     .await
     .assert_status(200);
@@ -317,14 +318,25 @@ async fn the_journal_streams_a_snapshot_then_each_request() {
     assert_eq!(snapshot.len(), 1);
     assert_eq!(snapshot[0]["operation"], "token");
 
+    // A token request the tenant refuses (an application it does not know): AADSTS700016.
     let refused = env
-        .call("GET", "/v1.0/users", Some("not-a-token"), None)
-        .await;
-    refused.assert_error(401, "InvalidAuthenticationToken");
+        .http
+        .post(env.server.token_url_v2())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "00000000-0000-4000-8000-00000000abcd"),
+            ("client_secret", "not-a-secret"),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
     let (name, entry) = events.next(&mut stream).await;
     assert_eq!(name, "entry");
-    assert_eq!(entry["operation"], "users.list");
-    assert_eq!(entry["status"], 401);
+    assert_eq!(entry["operation"], "token");
+    assert_eq!(entry["status"], 400);
+    assert_eq!(entry["error_code"], "700016");
     assert_eq!(entry["seq"], snapshot[0]["seq"].as_u64().unwrap() + 1);
     assert!(
         entry["error_message"].as_str().unwrap().len() > 10,
@@ -356,6 +368,8 @@ struct Events {
 
 impl Events {
     async fn next(&mut self, resp: &mut reqwest::Response) -> (String, Value) {
+        // One deadline for the event, so that keep-alive comments cannot keep a test waiting.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -373,7 +387,7 @@ impl Events {
                 }
                 return (name, serde_json::from_str(&data).expect("JSON data"));
             }
-            let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), resp.chunk())
+            let chunk = tokio::time::timeout_at(deadline, resp.chunk())
                 .await
                 .expect("an event within 30 s")
                 .expect("the stream reads")
