@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine;
 use entra_tenant::cloud::Cloud;
-use entra_tenant::journal::DecodedAssertion;
 use entra_tenant::ids::TenantId;
+use entra_tenant::journal::DecodedAssertion;
 use entra_tenant::login::{
     self, Endpoint, Form, LoginError, OAuthError, OtherTenants, TenantSegment, TokenRequest,
 };

@@ -70,7 +70,11 @@ async fn a_refused_token_request_appears_in_the_journal_with_its_aadsts_code() {
     // Signed with a certificate the application does not hold: AADSTS700027.
     let other = TestCert::new("not-registered");
     let refused = env
-        .app_token_answer(&app.app_id.to_string(), &other, "https://graph.microsoft.com")
+        .app_token_answer(
+            &app.app_id.to_string(),
+            &other,
+            "https://graph.microsoft.com",
+        )
         .await;
     assert!(refused["error_codes"][0] == 700027, "{refused}");
 
@@ -85,8 +89,14 @@ async fn a_refused_token_request_appears_in_the_journal_with_its_aadsts_code() {
     browser.find(&format!("{row} a")).await.click().await;
     let entry = browser.text("#journal-entry").await;
     assert!(entry.contains("AADSTS700027"), "{entry}");
-    assert!(entry.contains(&other.x5t()), "the assertion's header: {entry}");
-    assert!(entry.contains(&app.app_id.to_string()), "its claims: {entry}");
+    assert!(
+        entry.contains(&other.x5t()),
+        "the assertion's header: {entry}"
+    );
+    assert!(
+        entry.contains(&app.app_id.to_string()),
+        "its claims: {entry}"
+    );
     assert!(!entry.contains("PRIVATE KEY"));
     browser.screenshot("journal-entry").await;
 
@@ -205,7 +215,12 @@ async fn a_429_rule_added_from_the_form_answers_the_next_token_request() {
             None,
         )
         .await;
-    let last = journal.body["value"].as_array().unwrap().last().unwrap().clone();
+    let last = journal.body["value"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["status"], 429, "{last}");
     assert!(last["fault"].is_string(), "{last}");
 }
