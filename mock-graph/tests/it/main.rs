@@ -13,6 +13,7 @@ mod graph_keys;
 mod graph_services;
 mod login;
 mod msal_interop;
+mod msal_node_interop;
 mod prop_assertion;
 mod serve_binary;
 mod support;
