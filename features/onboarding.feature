@@ -15,7 +15,7 @@ Feature: Onboarding a sync server to application authentication
     When the administrator "hybridadmin" onboards the sync server
     Then the operation succeeded
     And the connector identity type is Application
-    And the connector credential shows the certificate managed by ConnectSync with its key in TPM
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in TPM
     And the tenant has the sync application named after the server
     And the sync application holds "ADSynchronization.ReadWrite.All"
     And the sync application has 1 certificate credential
@@ -28,7 +28,7 @@ Feature: Onboarding a sync server to application authentication
     And the sync server is installed at version "2.5.79.0" with password writeback by "admin"
     When the administrator "admin" onboards the sync server
     Then the operation succeeded
-    And the connector credential shows the certificate managed by ConnectSync with its key in Software
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in Software
     And the sync application holds "ADSynchronization.ReadWrite.All"
     And the sync application holds "PasswordWriteback.RegisterClientVersion.All"
     And the sync application holds "PasswordWriteback.RefreshClient.All"
@@ -58,7 +58,7 @@ Feature: Onboarding a sync server to application authentication
     When the administrator "hybridadmin" onboards the sync server with certificate "byoc"
     Then the operation succeeded
     And the connector identity type is Application
-    And the connector credential shows the certificate managed by Customer with its key in TPM
+    And the connector credential shows the certificate managed by "BYOC" with its key in TPM
     When the scheduler runs
     Then the scheduler run logged no event 1014
     And the sync cycle succeeded
@@ -90,7 +90,7 @@ Feature: Onboarding a sync server to application authentication
     When the administrator "appadmin" links the application "ContosoSync" with certificate "byoa"
     Then the operation succeeded
     And the connector identity type is Application
-    And the sync server's certificate is managed by Customer
+    And the sync server's certificate is managed by "BYOC"
     When a sync cycle runs
     Then the sync cycle succeeded
 
@@ -113,7 +113,7 @@ Feature: Onboarding a sync server to application authentication
     And the clocks move forward 6 hours
     And the scheduler runs
     Then the connector identity type is Application
-    And the sync server's certificate is managed by ConnectSync
+    And the sync server's certificate is managed by "Microsoft Entra Connect Sync"
     And the sync application holds "ADSynchronization.ReadWrite.All"
     And the sync cycle succeeded
 

@@ -21,7 +21,7 @@ Feature: Rotation of the application credential
     And the scheduler run logged no event 1015
     And the sync application has 1 certificate credential
     And the old certificate left the sync server
-    And the connector credential shows the certificate managed by ConnectSync with its key in TPM
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in TPM
     And the sync cycle succeeded
 
   Scenario: No automatic rotation while the scheduler is suspended

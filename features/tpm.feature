@@ -14,7 +14,7 @@ Feature: Keys in the TPM
   Scenario: The managed key is created in the TPM and cannot leave it
     When the administrator "hybridadmin" onboards the sync server
     Then the operation succeeded
-    And the connector credential shows the certificate managed by ConnectSync with its key in TPM
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in TPM
     And the connector's private key reads back from the TPM as fixedTPM and fixedParent
     And the connector's private key is stored only as the TPM-wrapped blob
     And no file in the sync server's state directory holds a private key
@@ -60,7 +60,7 @@ Feature: Keys in the TPM
     Given an administrator's certificate "byoc" in LOCAL_MACHINE with its key in the TPM
     When the administrator "hybridadmin" onboards the sync server with certificate "byoc"
     Then the operation succeeded
-    And the connector credential shows the certificate managed by Customer with its key in TPM
+    And the connector credential shows the certificate managed by "BYOC" with its key in TPM
     And the key of the administrator's certificate "byoc" reads back from the TPM as fixedTPM and fixedParent
     When the scheduler runs
     Then the scheduler run logged no event 1014
@@ -71,7 +71,7 @@ Feature: Keys in the TPM
     Given an administrator's certificate "byoc" in LOCAL_MACHINE with a software key
     When the administrator "hybridadmin" onboards the sync server with certificate "byoc"
     Then the operation succeeded
-    And the connector credential shows the certificate managed by Customer with its key in Software
+    And the connector credential shows the certificate managed by "BYOC" with its key in Software
     When the scheduler runs
     Then the scheduler run logged event 1014
     And event 1014 was logged with level Warning saying "TPM"

@@ -13,7 +13,8 @@ use x509_parser::public_key::PublicKey;
 use crate::ids::{Sha256Hash, Thumbprint};
 use crate::keys::{KeyError, RsaPublicKey, SignatureScheme, Signer, sign_message};
 
-/// The subject (CN) of the certificate Connect Sync manages itself.
+/// The subject (CN) of the certificate Connect Sync manages itself. The documentation names no
+/// subject: this one (seen on real servers by third parties) is the project's choice.
 pub const MANAGED_CERT_SUBJECT_CN: &str = "Entra Connect Sync Provisioning";
 
 /// Why a certificate could not be made or read.
@@ -305,7 +306,7 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn managed_certificate_has_the_documented_subject_validity_and_a_random_serial() {
+    fn managed_certificate_has_the_chosen_subject_validity_and_a_random_serial() {
         let dir = tempfile::tempdir().unwrap();
         let key = SoftwareKeyStore::new(dir.path()).create().unwrap();
         let now = datetime!(2026-03-01 12:00 UTC);

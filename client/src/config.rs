@@ -256,8 +256,8 @@ impl ConnectorConfig {
         }
     }
 
-    /// The first 12 characters of the machine identifier without dashes, as the documented
-    /// account and application names use it.
+    /// The first 12 characters of the machine identifier without dashes, as the account and
+    /// application names use it (names the project chose: the documentation gives none).
     pub fn machine_suffix(&self) -> String {
         self.sync_machine_identifier
             .chars()
@@ -266,7 +266,7 @@ impl ConnectorConfig {
             .collect()
     }
 
-    /// `ConnectSyncProvisioning_<Server>_<first 12 of the machine id>`.
+    /// `ConnectSyncProvisioning_<Server>_<first 12 of the machine id>` (the project's choice).
     pub fn application_display_name(&self) -> String {
         format!(
             "ConnectSyncProvisioning_{}_{}",
@@ -275,7 +275,7 @@ impl ConnectorConfig {
         )
     }
 
-    /// `Sync_<Server>_<first 12 of the machine id>` (the part before `@`).
+    /// `Sync_<Server>_<first 12 of the machine id>` (the part before `@`; the project's choice).
     pub fn service_account_name(&self) -> String {
         format!("Sync_{}_{}", self.server_name, self.machine_suffix())
     }
@@ -436,7 +436,7 @@ mod tests {
     }
 
     #[test]
-    fn names_follow_the_documented_patterns_and_config_round_trips_atomically() {
+    fn names_follow_the_chosen_patterns_and_config_round_trips_atomically() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ConnectorConfig::new(
             "AZCONNECT",

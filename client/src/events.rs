@@ -17,8 +17,9 @@ pub const SOURCE_ADSYNC: &str = "ADSync";
 /// Source of authentication failures, as Connect Sync logs event 906.
 pub const SOURCE_DIRSYNC: &str = "Directory Synchronization";
 
-/// Event ids. 1011, 1012, 1014 and 906 are documented; the others fill gaps the documents
-/// leave (they say "an error event" without an id) and are the client's own.
+/// Event ids. 1011, 1012 and 1014 are the documentation's; every other id (906 included, and
+/// 1015 for the "error event" the documentation mentions without an id) is the project's own
+/// choice, listed in the README.
 pub mod ids {
     /// Warning: the certificate expires in 150 days or less; rotation is due.
     pub const CERTIFICATE_ROTATION_DUE: u32 = 1011;

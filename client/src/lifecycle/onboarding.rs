@@ -31,6 +31,7 @@ use super::error::{LifecycleError, Precondition};
 use super::journal::JournalCertificate;
 use super::registration::{check_byoa, credential_is, register_application};
 use super::server::{AdminCredentials, CONNECT_CLIENT_ID, SyncServer};
+use super::view::ShownManager;
 
 /// The window within which an eligible server onboards itself.
 pub const AUTOMATIC_ONBOARDING_WINDOW: Duration = Duration::hours(6);
@@ -258,7 +259,7 @@ impl SyncServer {
                 identity.application_app_id,
                 identity.option(),
                 identity.certificate_sha256_hash,
-                identity.certificate_managed_by
+                ShownManager::of_certificate(identity.certificate_managed_by)
             ),
         )?;
         Ok(())

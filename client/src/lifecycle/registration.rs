@@ -42,8 +42,8 @@ impl RequiredRole {
     }
 }
 
-/// Reads the roles the sync application needs from the resources' own `appRoles` (the
-/// documents warn the printed ids disagree; the procedure is to look them up by value).
+/// Reads the roles the sync application needs from the resources' own `appRoles`, by value, as
+/// the documentation's Graph procedure does (steps 3 and 5), rather than trusting printed ids.
 pub async fn required_roles(
     graph: &GraphClient,
     password_writeback: bool,

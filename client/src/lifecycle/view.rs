@@ -2,6 +2,8 @@
 //! an application the nine certificate properties of "View or export current configuration")
 //! and the whole current configuration.
 
+use std::fmt;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -24,16 +26,59 @@ pub struct ConnectorCredential {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub application_app_id: Option<ClientId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub application_managed_by: Option<ManagedBy>,
+    pub application_managed_by: Option<ShownManager>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateDetails>,
+}
+
+/// Who manages the certificate or the application, as the view shows it. "Certificate managed
+/// by" takes the documentation's values: Microsoft Entra Connect Sync, or BYOC (the
+/// administrator's certificate, which BYOA brings too). `ApplicationManagedBy` is not in the
+/// documentation's table; its values follow the option names (Microsoft Entra Connect Sync, or
+/// BYOA), the project's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ShownManager {
+    #[serde(rename = "Microsoft Entra Connect Sync")]
+    ConnectSync,
+    #[serde(rename = "BYOC")]
+    Byoc,
+    #[serde(rename = "BYOA")]
+    Byoa,
+}
+
+impl ShownManager {
+    /// "Certificate managed by".
+    pub fn of_certificate(m: ManagedBy) -> Self {
+        match m {
+            ManagedBy::ConnectSync => ShownManager::ConnectSync,
+            ManagedBy::Customer => ShownManager::Byoc,
+        }
+    }
+
+    /// `ApplicationManagedBy`.
+    pub fn of_application(m: ManagedBy) -> Self {
+        match m {
+            ManagedBy::ConnectSync => ShownManager::ConnectSync,
+            ManagedBy::Customer => ShownManager::Byoa,
+        }
+    }
+}
+
+impl fmt::Display for ShownManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ShownManager::ConnectSync => "Microsoft Entra Connect Sync",
+            ShownManager::Byoc => "BYOC",
+            ShownManager::Byoa => "BYOA",
+        })
+    }
 }
 
 /// The certificate table of "View or export current configuration".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CertificateDetails {
-    pub certificate_managed_by: ManagedBy,
+    pub certificate_managed_by: ShownManager,
     pub automatic_rotation_enabled: bool,
     pub certificate_thumbprint: Thumbprint,
     #[serde(rename = "CertificateSHA256Hash")]
@@ -83,9 +128,12 @@ impl SyncServer {
                 let credential = self.credential(app)?;
                 let info = credential.certificate.info()?;
                 view.application_app_id = Some(app.application_app_id.clone());
-                view.application_managed_by = Some(app.application_managed_by);
+                view.application_managed_by =
+                    Some(ShownManager::of_application(app.application_managed_by));
                 view.certificate = Some(CertificateDetails {
-                    certificate_managed_by: app.certificate_managed_by,
+                    certificate_managed_by: ShownManager::of_certificate(
+                        app.certificate_managed_by,
+                    ),
                     automatic_rotation_enabled: app.certificate_managed_by
                         == ManagedBy::ConnectSync
                         && config.automatic_rotation_enabled,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use adsync_client::clock::{Clock, FixedClock};
 use adsync_client::cloud::{Cloud, Endpoints};
-use adsync_client::config::{IdentityType, ManagedBy, ProductVersion};
+use adsync_client::config::{IdentityType, ProductVersion};
 use adsync_client::events::{Event, EventQuery};
 use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
@@ -24,6 +24,7 @@ use adsync_client::lifecycle::legacy::InstallOptions;
 use adsync_client::lifecycle::rotation::RotationOutcome;
 use adsync_client::lifecycle::scheduler::{SchedulerChange, SchedulerRun};
 use adsync_client::lifecycle::sync_cycle::{PolicyType, SyncCycleResult};
+use adsync_client::lifecycle::view::ShownManager;
 use adsync_client::lifecycle::{AdminCredentials, LifecycleError, ServerOptions, SyncServer};
 use adsync_client::retry::{RetryPolicy, SimulatedSleeper};
 use anyhow::{Context as _, anyhow, bail, ensure};
@@ -697,7 +698,7 @@ async fn identity_type(w: &mut EntraWorld, expected: String) -> anyhow::Result<(
 }
 
 #[then(
-    expr = "the connector credential shows the certificate managed by {word} with its key in {word}"
+    expr = "the connector credential shows the certificate managed by {string} with its key in {word}"
 )]
 async fn credential_details(
     w: &mut EntraWorld,
@@ -1693,18 +1694,18 @@ async fn user_without_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result
     Ok(())
 }
 
-#[then(expr = "the sync server's certificate is managed by {word}")]
+/// What the configuration records, named as "Certificate managed by" shows it.
+#[then(expr = "the sync server's certificate is managed by {string}")]
 async fn managed_by(w: &mut EntraWorld, expected: String) -> anyhow::Result<()> {
     let config = server(w).config()?;
     let app = config
         .application
         .ok_or_else(|| anyhow!("no application"))?;
-    let expected = match expected.as_str() {
-        "ConnectSync" => ManagedBy::ConnectSync,
-        "Customer" => ManagedBy::Customer,
-        other => bail!("unknown manager {other}"),
-    };
-    ensure!(app.certificate_managed_by == expected);
+    let recorded = ShownManager::of_certificate(app.certificate_managed_by).to_string();
+    ensure!(
+        recorded == expected,
+        "the configuration records the certificate as managed by {recorded}"
+    );
     Ok(())
 }
 
