@@ -50,6 +50,7 @@ use adsync_client::events::ids::OLD_CREDENTIAL_NOT_REMOVED;
 use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::{ClientId, Sha256Hash, TenantId};
 use adsync_client::keys::Signer;
+use adsync_client::lifecycle::certcheck::CheckEvents;
 use adsync_client::lifecycle::legacy::InstallOptions;
 use adsync_client::lifecycle::rotation::{RotationJournal, RotationPoint};
 use adsync_client::lifecycle::scheduler::SchedulerSettings;
@@ -588,7 +589,7 @@ impl Case {
             Op::Scheduler => {
                 let due = before.application.as_ref().is_some_and(|_| {
                     self.server
-                        .check_certificate(false)
+                        .check_certificate(CheckEvents::NONE)
                         .ok()
                         .flatten()
                         .is_some_and(|s| s.rotation_due)
