@@ -182,6 +182,13 @@ pub enum Precondition {
     /// A rotation to a given certificate while an earlier one waits for its new key.
     #[error("an earlier rotation is still waiting for its new key to take effect; run again later")]
     RotationWaiting,
+    /// A resumed rotation's new certificate, which the administrator brought, can no longer be
+    /// used (it expired, or was removed from the application); the client does not choose
+    /// another certificate for them.
+    #[error(
+        "the rotation's new certificate {hash} {reason}; rotate to another certificate: --certificate-sha256-hash <hash> --admin-upn <UPN>"
+    )]
+    RotationTargetUnusable { hash: Sha256Hash, reason: String },
     /// Rotating to the certificate the connector already uses.
     #[error("{hash} is already the connector's certificate; rotation needs a new one")]
     AlreadyTheCertificate { hash: Sha256Hash },
@@ -399,6 +406,13 @@ mod tests {
             (
                 Precondition::RotationWaiting,
                 "an earlier rotation is still waiting for its new key to take effect; run again later".into(),
+            ),
+            (
+                Precondition::RotationTargetUnusable {
+                    hash: hash.clone(),
+                    reason: "has expired".into(),
+                },
+                format!("the rotation's new certificate {hash} has expired; rotate to another certificate: --certificate-sha256-hash <hash> --admin-upn <UPN>"),
             ),
             (
                 Precondition::AlreadyTheCertificate { hash: hash.clone() },

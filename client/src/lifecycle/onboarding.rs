@@ -115,6 +115,7 @@ impl SyncServer {
         let journal = self.rotation_journal()?;
         if let Some(j) = &journal {
             retired.extend([j.old.clone(), j.new.clone()]);
+            retired.extend(j.abandoned.iter().cloned());
         }
         retired.retain(|r| r.certificate_sha256_hash != identity.certificate_sha256_hash);
         if !retired.is_empty() {

@@ -287,7 +287,7 @@ impl SyncServer {
         status: Option<&CertificateStatus>,
     ) -> Result<Option<RotationOutcome>, LifecycleError> {
         if let Some(journal) = self.rotation_journal()? {
-            return self.advance_rotation(journal, None, true).await.map(Some);
+            return self.advance_rotation(journal, true).await.map(Some);
         }
         let config = self.config()?;
         let managed = config
