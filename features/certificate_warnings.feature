@@ -7,7 +7,8 @@ Feature: Certificate warnings of the scheduler
   Background:
     Given a tenant
     And a sync server "AZCONNECT" without a TPM
-    And the sync server is installed at version "2.5.79.0" by "hybridadmin"
+    And the sync server is installed at version "2.4.129.0" by "hybridadmin"
+    And the sync server is upgraded to version "2.5.79.0"
     And an administrator's certificate "byoc" in LOCAL_MACHINE valid for 400 days
     And the administrator "hybridadmin" onboards the sync server with certificate "byoc"
 

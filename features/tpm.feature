@@ -9,7 +9,8 @@ Feature: Keys in the TPM
   Background:
     Given a tenant
     And a sync server "AZCONNECT" with a TPM
-    And the sync server is installed at version "2.5.79.0" by "hybridadmin"
+    And the sync server is installed at version "2.4.129.0" by "hybridadmin"
+    And the sync server is upgraded to version "2.5.79.0"
 
   Scenario: The managed key is created in the TPM and cannot leave it
     When the administrator "hybridadmin" onboards the sync server

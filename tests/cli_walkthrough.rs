@@ -1,5 +1,6 @@
 //! The README's walkthrough, run for real: the `adsync` binary against a mock over HTTPS,
-//! onboarding → sync cycle → rotation → removal of the legacy account → rollback, checking
+//! installation (which sets up the managed application) → sync cycle → rotation → rollback to
+//! the service account → back to the application → removal of the legacy account, checking
 //! what each command prints (with `--json`) and that errors exit non-zero.
 
 use std::path::PathBuf;
@@ -135,7 +136,7 @@ fn tenant_certificates(server: &TestServer, app_id: &str) -> Vec<String> {
 
 // Multi-threaded: the CLI runs as a child process while the mock keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn onboarding_rotation_and_rollback_through_the_cli() {
+async fn installation_rotation_rollback_and_back_through_the_cli() {
     let server = TestServer::start().await.unwrap();
     let cli = Cli {
         binary: adsync_binary(),
@@ -144,6 +145,7 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
         state: tempfile::tempdir().unwrap(),
     };
 
+    // A new installation sets up the managed application and its certificate.
     let installed = cli.ok(&[
         "install",
         "--server-name",
@@ -154,26 +156,14 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
         ADMIN,
     ]);
     assert_eq!(
-        installed["ConnectorIdentityType"], "ServiceAccount",
+        installed["ConnectorIdentityType"], "Application",
         "{installed}"
     );
-
-    // A command against a connector that is not onboarded yet fails with a readable message.
-    let refused = cli.run(&[
-        "remove-entra-application-key",
-        "--certificate-id",
-        "00000000-0000-0000-0000-000000000000",
-    ]);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("adsync: error:"));
-
-    cli.ok(&["set-scheduler", "--sync-cycle-enabled", "false"]);
-    let onboarded = cli.ok(&["configure-application-authentication", "--admin-upn", ADMIN]);
     assert_eq!(
-        onboarded["ConnectorIdentityType"], "Application",
-        "{onboarded}"
+        installed["Certificate"]["CertificateManagedBy"], "Microsoft Entra Connect Sync",
+        "{installed}"
     );
-    let app_id = onboarded["ApplicationAppId"]
+    let app_id = installed["ApplicationAppId"]
         .as_str()
         .expect("an application id")
         .to_string();
@@ -187,7 +177,27 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
         app_name.as_deref(),
         Some("ConnectSyncProvisioning_AZCONNECT_09e60dfc16b6")
     );
-    cli.ok(&["set-scheduler", "--sync-cycle-enabled", "true"]);
+    let legacy = "Sync_AZCONNECT_09e60dfc16b6@contoso.onmicrosoft.com";
+    let has_user = |upn: &str| {
+        server.with_tenant(|t| {
+            t.users
+                .iter()
+                .any(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+        })
+    };
+    assert!(
+        !has_user(legacy),
+        "a new installation made the legacy account {legacy}"
+    );
+
+    // A command the server cannot do fails with a readable message.
+    let refused = cli.run(&[
+        "remove-entra-application-key",
+        "--certificate-id",
+        "00000000-0000-0000-0000-000000000000",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("adsync: error:"));
 
     let cycle = cli.ok(&["start-sync-cycle"]);
     assert_eq!(cycle["Succeeded"], true, "{cycle}");
@@ -196,7 +206,7 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
     let before =
         cli.ok(&["get-entra-connector-credential"])["Certificate"]["CertificateSHA256Hash"]
             .as_str()
-            .expect("the onboarded connector's certificate")
+            .expect("the installed connector's certificate")
             .to_string();
     assert_eq!(
         tenant_certificates(&server, &app_id),
@@ -226,31 +236,14 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
     );
     assert_eq!(
         tenant_certificates(&server, &app_id),
-        [after],
+        std::slice::from_ref(&after),
         "the application holds the new certificate only"
     );
 
-    let removed = cli.ok(&[
-        "remove-aad-service-account",
-        "--name",
-        "Sync_AZCONNECT_09e60dfc16b6",
-        "--admin-upn",
-        ADMIN,
-    ]);
-    assert_eq!(removed["Action"], "Deleted", "{removed}");
-    let legacy = "Sync_AZCONNECT_09e60dfc16b6@contoso.onmicrosoft.com";
-    let has_user = |upn: &str| {
-        server.with_tenant(|t| {
-            t.users
-                .iter()
-                .any(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
-        })
-    };
-    assert!(!has_user(legacy), "the tenant still has {legacy}");
-
+    // Rollback, as documented: the service account is (re-)created.
     cli.ok(&["set-scheduler", "--sync-cycle-enabled", "false"]);
     cli.ok(&["add-aad-service-account", "--admin-upn", ADMIN]);
-    assert!(has_user(legacy), "the rollback did not re-create {legacy}");
+    assert!(has_user(legacy), "the rollback did not create {legacy}");
     let credential = cli.ok(&["get-entra-connector-credential"]);
     assert_eq!(
         credential["ConnectorIdentityType"], "ServiceAccount",
@@ -259,6 +252,23 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
     cli.ok(&["set-scheduler", "--sync-cycle-enabled", "true"]);
     let cycle = cli.ok(&["start-sync-cycle"]);
     assert_eq!(cycle["Identity"], "ServiceAccount", "{cycle}");
+    assert_eq!(cycle["Succeeded"], true, "{cycle}");
+
+    // Back to the application from the wizard's tasks, then the legacy account goes.
+    let back = cli.ok(&["configure-application-authentication", "--admin-upn", ADMIN]);
+    assert_eq!(back["ConnectorIdentityType"], "Application", "{back}");
+    assert_eq!(back["ApplicationAppId"], app_id.as_str(), "{back}");
+    let removed = cli.ok(&[
+        "remove-aad-service-account",
+        "--name",
+        "Sync_AZCONNECT_09e60dfc16b6",
+        "--admin-upn",
+        ADMIN,
+    ]);
+    assert_eq!(removed["Action"], "Deleted", "{removed}");
+    assert!(!has_user(legacy), "the tenant still has {legacy}");
+    let cycle = cli.ok(&["start-sync-cycle"]);
+    assert_eq!(cycle["Identity"], "Application", "{cycle}");
     assert_eq!(cycle["Succeeded"], true, "{cycle}");
 
     let events = cli.ok(&["get-events"]);

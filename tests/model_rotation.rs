@@ -52,7 +52,7 @@ use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::{ClientId, Sha256Hash, TenantId};
 use adsync_client::keys::Signer;
 use adsync_client::lifecycle::certcheck::CheckEvents;
-use adsync_client::lifecycle::legacy::InstallOptions;
+use adsync_client::lifecycle::install::{InstallOptions, UpgradeOptions};
 use adsync_client::lifecycle::rotation::{RotationJournal, RotationPoint, RotationStep};
 use adsync_client::lifecycle::scheduler::SchedulerSettings;
 use adsync_client::lifecycle::{AdminCredentials, LifecycleError, ServerOptions, SyncServer};
@@ -270,16 +270,26 @@ impl Case {
             user_principal_name: format!("admin@{domain}"),
             password: PASSWORD.into(),
         };
+        // A server on its service account at 2.5.3.0 (which can onboard, and does not onboard by
+        // itself), as the field has them: an older installation, upgraded without the checkbox.
         let options = InstallOptions {
             server_name: "MODEL".into(),
             sync_machine_identifier: None,
-            version: "2.5.3.0".parse().map_err(|e: String| e)?,
+            version: "2.4.129.0".parse().map_err(|e: String| e)?,
             password_writeback: false,
         };
         server
             .install(&options, &admin)
             .await
             .map_err(|e| format!("install: {e}"))?;
+        let upgrade = UpgradeOptions {
+            version: "2.5.3.0".parse().map_err(|e: String| e)?,
+            configure_application_authentication: false,
+        };
+        server
+            .upgrade(&upgrade, None)
+            .await
+            .map_err(|e| format!("upgrade: {e}"))?;
         Ok(Case {
             tenant_id,
             admin,

@@ -95,12 +95,14 @@ impl StoreKind {
     }
 }
 
-/// A product version such as `2.5.79.0`, compared numerically.
+/// A product version such as `2.5.79.0`, compared numerically. Each of its four parts is 16
+/// bits, as in a Windows version resource, so the version just below 2.5.3.0 is 2.5.2.65535.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ProductVersion(pub [u32; 4]);
+pub struct ProductVersion(pub [u16; 4]);
 
 impl ProductVersion {
-    /// The first version that can onboard manually.
+    /// The first version with application authentication: the default for new installations
+    /// (the managed option) and the least a server needs to onboard.
     pub const MANUAL_ONBOARDING: ProductVersion = ProductVersion([2, 5, 3, 0]);
     /// The first version that onboards by itself within six hours.
     pub const AUTOMATIC_ONBOARDING: ProductVersion = ProductVersion([2, 5, 76, 0]);
@@ -109,15 +111,15 @@ impl ProductVersion {
 impl FromStr for ProductVersion {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        let bad =
+            || format!("invalid version '{s}' (expected e.g. 2.5.79.0, each part 0 to 65535)");
         let parts: Vec<&str> = s.trim().split('.').collect();
         if parts.is_empty() || parts.len() > 4 {
-            return Err(format!("invalid version '{s}' (expected e.g. 2.5.79.0)"));
+            return Err(bad());
         }
-        let mut out = [0u32; 4];
+        let mut out = [0u16; 4];
         for (slot, part) in out.iter_mut().zip(&parts) {
-            *slot = part
-                .parse()
-                .map_err(|_| format!("invalid version '{s}' (expected e.g. 2.5.79.0)"))?;
+            *slot = part.parse().map_err(|_| bad())?;
         }
         Ok(ProductVersion(out))
     }
@@ -433,6 +435,10 @@ mod tests {
         assert!("2.4.129.0".parse::<ProductVersion>().unwrap() < ProductVersion::MANUAL_ONBOARDING);
         assert_eq!(v.to_string(), "2.5.79.0");
         assert!("2.x".parse::<ProductVersion>().is_err());
+        assert!(
+            "2.5.2.65535".parse::<ProductVersion>().unwrap() < ProductVersion::MANUAL_ONBOARDING
+        );
+        assert!("2.5.3.65536".parse::<ProductVersion>().is_err());
     }
 
     #[test]

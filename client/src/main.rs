@@ -15,7 +15,9 @@ use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::{ClientId, KeyCredentialId, Sha256Hash};
 use adsync_client::keys::Tpm;
 use adsync_client::lifecycle::byoc::{KeyProviderKind, NewCertificate};
-use adsync_client::lifecycle::legacy::InstallOptions;
+use adsync_client::lifecycle::install::{InstallOptions, UpgradeOptions};
+use adsync_client::lifecycle::onboarding::EntraRegistration;
+use adsync_client::lifecycle::rotation::RotationOutcome;
 use adsync_client::lifecycle::scheduler::{SchedulerChange, TimeSpan};
 use adsync_client::lifecycle::{AdminCredentials, ServerOptions, SyncServer};
 use adsync_client::retry::{RetryPolicy, TokioSleeper};
@@ -138,6 +140,16 @@ fn hash(text: Option<&str>) -> anyhow::Result<Option<Sha256Hash>> {
         .transpose()
 }
 
+/// Prints a rotation's outcome; exit code 2 while its new key is not accepted yet.
+fn rotated(outcome: &RotationOutcome, json: bool) -> anyhow::Result<ExitCode> {
+    print(outcome, json)?;
+    if !outcome.completed {
+        eprintln!("adsync: the new key is not accepted yet; run again later to finish");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let server = server(&cli)?;
     let json = cli.json;
@@ -158,6 +170,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             server.install(&options, &admin(&a.admin_upn)?).await?;
             print(&server.connector_credential()?, json)?;
         }
+        Command::Upgrade {
+            product_version,
+            configure_application_authentication,
+            admin: a,
+        } => {
+            let options = UpgradeOptions {
+                version: product_version.parse().map_err(|e: String| anyhow!(e))?,
+                configure_application_authentication: *configure_application_authentication,
+            };
+            let report = server
+                .upgrade(&options, optional_admin(a.admin_upn.as_deref())?.as_ref())
+                .await?;
+            print(&report, json)?;
+        }
         Command::GetEntraConnectorCredential => print(&server.connector_credential()?, json)?,
         Command::GetConfiguration { output } => {
             let config = server.current_configuration()?;
@@ -169,15 +195,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::AddEntraApplicationRegistration {
             certificate_sha256_hash,
+            application_app_id,
             admin: a,
         } => {
-            let identity = server
+            let app = application_app_id.as_deref().map(ClientId::from);
+            let done = server
                 .add_entra_application_registration(
                     &admin(&a.admin_upn)?,
                     hash(certificate_sha256_hash.as_deref())?.as_ref(),
+                    app.as_ref(),
                 )
                 .await?;
-            print(&identity, json)?;
+            match done {
+                EntraRegistration::Registered(identity) => print(&identity, json)?,
+                EntraRegistration::Linked(_) => print(&server.connector_credential()?, json)?,
+                EntraRegistration::Rotated(outcome) => return rotated(&outcome, json),
+            }
         }
         Command::AddApplicationRegistration {
             certificate_sha256_hash,
@@ -219,11 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     optional_admin(a.admin_upn.as_deref())?.as_ref(),
                 )
                 .await?;
-            print(&outcome, json)?;
-            if !outcome.completed {
-                eprintln!("adsync: the new key is not accepted yet; run again later to finish");
-                return Ok(ExitCode::from(2));
-            }
+            return rotated(&outcome, json);
         }
         Command::RemoveEntraApplicationKey {
             certificate_id,

@@ -73,8 +73,8 @@ pub enum Provider {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Installs the sync server with express settings (the wizard): configuration and the
-    /// Sync_ service account.
+    /// A new installation with express settings (the wizard): from 2.5.3.0 the managed
+    /// application and its certificate; older versions the Sync_ service account.
     Install {
         #[arg(long)]
         server_name: String,
@@ -88,6 +88,17 @@ pub enum Command {
         #[command(flatten)]
         admin: Admin,
     },
+    /// An in-place upgrade (the wizard), optionally with its checkbox "Configure
+    /// application-based authentication to Microsoft Entra ID".
+    Upgrade {
+        #[arg(long)]
+        product_version: String,
+        /// The upgrade's checkbox: set up the managed application (needs --admin-upn).
+        #[arg(long)]
+        configure_application_authentication: bool,
+        #[command(flatten)]
+        admin: OptionalAdmin,
+    },
     /// Get-ADSyncEntraConnectorCredential.
     GetEntraConnectorCredential,
     /// The wizard's "View or export current configuration".
@@ -96,10 +107,14 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Add-EntraApplicationRegistration: registers the sync application in Entra.
+    /// Add-EntraApplicationRegistration: registers the sync application in Entra; with
+    /// --application-app-id links the administrator's application (BYOA); on a BYOA server with
+    /// --certificate-sha256-hash rotates to that certificate.
     AddEntraApplicationRegistration {
         #[arg(long)]
         certificate_sha256_hash: Option<String>,
+        #[arg(long)]
+        application_app_id: Option<String>,
         #[command(flatten)]
         admin: Admin,
     },

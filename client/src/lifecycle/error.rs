@@ -74,6 +74,19 @@ pub enum Precondition {
     /// `install` on a state directory that already holds a server.
     #[error("a sync server is already installed in {}", .state_dir.display())]
     AlreadyInstalled { state_dir: PathBuf },
+    /// `upgrade` to the installed version or an older one.
+    #[error(
+        "version {installed} is installed; an in-place upgrade needs a later version ({given} is not)"
+    )]
+    NotAnUpgrade {
+        installed: ProductVersion,
+        given: ProductVersion,
+    },
+    /// The upgrade's checkbox without an administrator's sign-in.
+    #[error(
+        "--configure-application-authentication needs an administrator's sign-in (--admin-upn)"
+    )]
+    AdministratorNeededToConfigure,
     /// The server has no tenant in its configuration (not installed with a sign-in).
     #[error("the server knows no tenant yet; install it with an administrator's sign-in")]
     NoTenant,
@@ -309,6 +322,17 @@ mod tests {
             (
                 Precondition::AlreadyInstalled { state_dir: "/srv/adsync".into() },
                 "a sync server is already installed in /srv/adsync".into(),
+            ),
+            (
+                Precondition::NotAnUpgrade {
+                    installed: "2.5.79.0".parse().unwrap(),
+                    given: "2.5.79.0".parse().unwrap(),
+                },
+                "version 2.5.79.0 is installed; an in-place upgrade needs a later version (2.5.79.0 is not)".into(),
+            ),
+            (
+                Precondition::AdministratorNeededToConfigure,
+                "--configure-application-authentication needs an administrator's sign-in (--admin-upn)".into(),
             ),
             (
                 Precondition::NoTenant,

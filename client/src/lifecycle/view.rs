@@ -109,6 +109,10 @@ pub struct CurrentConfiguration {
     pub scheduler: SchedulerView,
     pub pending_rotation: bool,
     pub stale_credentials: Vec<KeyCredentialId>,
+    /// When a server still on its service account switches by itself (2.5.76.0 and later),
+    /// once the scheduler has seen it eligible.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub automatic_onboarding_not_before: Option<OffsetDateTime>,
 }
 
 impl SyncServer {
@@ -182,6 +186,7 @@ impl SyncServer {
                 .iter()
                 .map(|s| s.certificate_id.clone())
                 .collect(),
+            automatic_onboarding_not_before: config.automatic_onboarding_not_before,
         })
     }
 }

@@ -20,7 +20,7 @@ use adsync_client::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
 use adsync_client::keys::Tpm;
 use adsync_client::lifecycle::byoc::{KeyProviderKind, NewCertificate};
 use adsync_client::lifecycle::hygiene::ApplicationKey;
-use adsync_client::lifecycle::legacy::InstallOptions;
+use adsync_client::lifecycle::install::{InstallOptions, UpgradeOptions, UpgradeReport};
 use adsync_client::lifecycle::rotation::RotationOutcome;
 use adsync_client::lifecycle::scheduler::{SchedulerChange, SchedulerRun};
 use adsync_client::lifecycle::sync_cycle::{PolicyType, SyncCycleResult};
@@ -53,6 +53,8 @@ pub struct ScenarioServer {
     pub last_run: Option<SchedulerRun>,
     pub last_cycle: Option<SyncCycleResult>,
     pub last_rotation: Option<RotationOutcome>,
+    /// What the last upgrade reported.
+    pub last_upgrade: Option<UpgradeReport>,
     /// The state before the last step that could rotate (an on-demand rotation or a scheduler
     /// run), read from the client's files and the tenant, not from the step's report.
     pub before_rotation: Option<Before>,
@@ -287,6 +289,7 @@ async fn new_server_in(
         last_run: None,
         last_cycle: None,
         last_rotation: None,
+        last_upgrade: None,
         before_rotation: None,
         rotation_target: None,
         run_effects: None,
@@ -333,6 +336,20 @@ async fn server_in_cloud(w: &mut EntraWorld, name: String, cloud: String) -> any
     new_server_in(w, name, false, Some(cloud)).await
 }
 
+/// What the scenario's server is installed with.
+fn install_options(
+    w: &mut EntraWorld,
+    version: &str,
+    writeback: bool,
+) -> anyhow::Result<InstallOptions> {
+    Ok(InstallOptions {
+        server_name: sync(w).name.clone(),
+        sync_machine_identifier: None,
+        version: version.parse::<ProductVersion>().map_err(|e| anyhow!(e))?,
+        password_writeback: writeback,
+    })
+}
+
 async fn install(
     w: &mut EntraWorld,
     version: &str,
@@ -341,13 +358,8 @@ async fn install(
     account: Option<&str>,
 ) -> anyhow::Result<()> {
     let admin = admin(w, by);
+    let options = install_options(w, version, writeback)?;
     let srv = sync(w);
-    let options = InstallOptions {
-        server_name: srv.name.clone(),
-        sync_machine_identifier: None,
-        version: version.parse::<ProductVersion>().map_err(|e| anyhow!(e))?,
-        password_writeback: writeback,
-    };
     srv.server.install(&options, &admin).await?;
     if let Some(name) = account {
         srv.server.add_service_account(&admin, Some(name)).await?;
@@ -358,6 +370,23 @@ async fn install(
 #[given(expr = "the sync server is installed at version {string} by {string}")]
 async fn installed(w: &mut EntraWorld, version: String, by: String) -> anyhow::Result<()> {
     install(w, &version, &by, false, None).await
+}
+
+#[when(expr = "the sync server is installed at version {string} by {string}")]
+async fn installs(w: &mut EntraWorld, version: String, by: String) -> anyhow::Result<()> {
+    let admin = admin(w, &by);
+    let options = install_options(w, &version, false)?;
+    let srv = sync(w);
+    let r = srv.server.install(&options, &admin).await;
+    srv.record(r);
+    Ok(())
+}
+
+#[then("the sync server is not installed")]
+async fn not_installed(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let config = server(w).config_store().load()?;
+    ensure!(config.is_none(), "the sync server is installed: {config:?}");
+    Ok(())
 }
 
 #[given(
@@ -381,6 +410,84 @@ async fn installed_custom_account(
     account: String,
 ) -> anyhow::Result<()> {
     install(w, &version, &by, false, Some(&account)).await
+}
+
+async fn upgrade(
+    w: &mut EntraWorld,
+    version: &str,
+    by: Option<&str>,
+) -> anyhow::Result<Result<(), LifecycleError>> {
+    let admin = by.map(|by| admin(w, by));
+    let options = UpgradeOptions {
+        version: version.parse::<ProductVersion>().map_err(|e| anyhow!(e))?,
+        configure_application_authentication: admin.is_some(),
+    };
+    let srv = sync(w);
+    let r = srv.server.upgrade(&options, admin.as_ref()).await;
+    Ok(r.map(|report| srv.last_upgrade = Some(report)))
+}
+
+#[given(expr = "the sync server is upgraded to version {string}")]
+async fn upgraded(w: &mut EntraWorld, version: String) -> anyhow::Result<()> {
+    let r = upgrade(w, &version, None).await?;
+    sync(w).given("the upgrade", r)
+}
+
+#[when(expr = "the sync server is upgraded to version {string}")]
+async fn upgrades(w: &mut EntraWorld, version: String) -> anyhow::Result<()> {
+    let r = upgrade(w, &version, None).await?;
+    sync(w).record(r);
+    Ok(())
+}
+
+#[when(
+    expr = "the sync server is upgraded to version {string} with application-based authentication configured by {string}"
+)]
+async fn upgrades_configuring(
+    w: &mut EntraWorld,
+    version: String,
+    by: String,
+) -> anyhow::Result<()> {
+    let r = upgrade(w, &version, Some(&by)).await?;
+    sync(w).record(r);
+    Ok(())
+}
+
+/// What the last upgrade recommended.
+fn recommendation(w: &mut EntraWorld) -> anyhow::Result<Option<String>> {
+    let report = sync(w)
+        .last_upgrade
+        .clone()
+        .ok_or_else(|| anyhow!("no upgrade reported"))?;
+    Ok(report.recommendation)
+}
+
+#[then("the upgrade recommended configuring application-based authentication")]
+async fn upgrade_recommended(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let text = recommendation(w)?.unwrap_or_default();
+    ensure!(
+        text.contains("configure application-based authentication"),
+        "the upgrade recommended {text:?}"
+    );
+    Ok(())
+}
+
+#[then("the upgrade recommended nothing")]
+async fn upgrade_recommended_nothing(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let text = recommendation(w)?;
+    ensure!(text.is_none(), "the upgrade recommended {text:?}");
+    Ok(())
+}
+
+#[then(expr = "the sync server's version is {string}")]
+async fn version_is(w: &mut EntraWorld, version: String) -> anyhow::Result<()> {
+    let config = server(w).config()?;
+    ensure!(
+        config.product_version.to_string() == version,
+        "the configuration says version {}",
+        config.product_version
+    );
+    Ok(())
 }
 
 #[then(
