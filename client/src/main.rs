@@ -377,6 +377,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 json,
             )?;
         }
+        Command::RemoveCertificate {
+            certificate_sha256_hash,
+        } => {
+            let hash: Sha256Hash = certificate_sha256_hash
+                .parse()
+                .map_err(|e| anyhow!("{e}"))?;
+            print(&server.remove_local_machine_certificate(&hash)?, json)?;
+        }
         Command::GetApplicationKeys { admin: a } => {
             print(&server.application_keys(&admin(&a.admin_upn)?).await?, json)?;
         }

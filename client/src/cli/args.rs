@@ -221,6 +221,13 @@ pub enum Command {
         #[arg(long)]
         exportable: bool,
     },
+    /// What an administrator does with Remove-Item Cert:\LocalMachine\My\<thumbprint>: removes
+    /// a certificate and its key from LOCAL_MACHINE (the last BYOC/BYOA rotation step). The
+    /// certificate the connector uses is refused.
+    RemoveCertificate {
+        #[arg(long)]
+        certificate_sha256_hash: String,
+    },
     /// The sync application's credentials; warns about those this server did not create.
     GetApplicationKeys {
         #[command(flatten)]

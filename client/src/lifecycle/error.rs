@@ -187,6 +187,9 @@ pub enum Precondition {
     /// BYOC: no certificate with this hash in LOCAL_MACHINE.
     #[error("no certificate with SHA-256 hash {hash} in the LOCAL_MACHINE store")]
     CertificateNotInStore { hash: Sha256Hash },
+    /// Removing a LOCAL_MACHINE certificate that is still used.
+    #[error("certificate {hash} cannot be removed from LOCAL_MACHINE: {user}")]
+    CertificateInUse { hash: Sha256Hash, user: String },
     /// A certificate a rotation journal names has left its store.
     #[error("certificate {hash} is no longer in its store")]
     CertificateLeftStore { hash: Sha256Hash },
@@ -216,6 +219,16 @@ pub enum Precondition {
         "the application's object id is unknown to this server; rotate with an administrator's sign-in (--admin-upn)"
     )]
     ObjectIdUnknown,
+    /// The connector's certificate has expired: the application can no longer add a key with
+    /// it; an administrator can.
+    #[error(
+        "the connector's certificate {hash} expired on {}; the application cannot add a key with it. Rotate with an administrator's sign-in: --admin-upn <UPN>",
+        .not_after.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    )]
+    CertificateExpiredNeedsAdministrator {
+        hash: Sha256Hash,
+        not_after: time::OffsetDateTime,
+    },
     /// The application cannot add a key with its current certificate (the token or the proof
     /// was refused: the certificate expired or was removed); an administrator can.
     #[error(
@@ -424,6 +437,13 @@ mod tests {
                 format!("no certificate with SHA-256 hash {hash} in the LOCAL_MACHINE store"),
             ),
             (
+                Precondition::CertificateInUse {
+                    hash: hash.clone(),
+                    user: "the connector authenticates with it".into(),
+                },
+                format!("certificate {hash} cannot be removed from LOCAL_MACHINE: the connector authenticates with it"),
+            ),
+            (
                 Precondition::CertificateLeftStore { hash: hash.clone() },
                 format!("certificate {hash} is no longer in its store"),
             ),
@@ -449,6 +469,13 @@ mod tests {
             (
                 Precondition::ObjectIdUnknown,
                 "the application's object id is unknown to this server; rotate with an administrator's sign-in (--admin-upn)".into(),
+            ),
+            (
+                Precondition::CertificateExpiredNeedsAdministrator {
+                    hash: hash.clone(),
+                    not_after: time::macros::datetime!(2027-01-02 03:04:05 UTC),
+                },
+                format!("the connector's certificate {hash} expired on 2027-01-02T03:04:05Z; the application cannot add a key with it. Rotate with an administrator's sign-in: --admin-upn <UPN>"),
             ),
             (
                 Precondition::AdministratorNeededToRotate {

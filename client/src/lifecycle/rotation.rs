@@ -184,6 +184,18 @@ impl SyncServer {
         }
         let config = self.config()?;
         let app = active(&config)?;
+        if resume.session.is_none() {
+            // The application rolls its own keys with a proof signed by its current key: once
+            // that has expired, only an administrator can add one. Said before anything is made.
+            let info = self.credential(app)?.certificate.info()?;
+            if info.not_after <= self.now() {
+                return Err(Precondition::CertificateExpiredNeedsAdministrator {
+                    hash: app.certificate_sha256_hash.clone(),
+                    not_after: info.not_after,
+                }
+                .into());
+            }
+        }
         let new = match new_certificate {
             Some(hash) => byoc_side(hash),
             None => self.new_managed_side().await?,
@@ -238,7 +250,18 @@ impl SyncServer {
                 RotationStep::Created => {
                     journal.step = RotationStep::Adding;
                     file.save(&journal)?;
-                    journal.step = self.add_new_key(&journal, resume).await?;
+                    journal.step = match self.add_new_key(&journal, resume).await {
+                        Ok(step) => step,
+                        // Refused, or failed before a request went out: nothing was added, so
+                        // the next run may send it (Adding would make it give the certificate
+                        // up).
+                        Err(e) if !add_may_have_happened(&e) => {
+                            journal.step = RotationStep::Created;
+                            file.save(&journal)?;
+                            return Err(e);
+                        }
+                        Err(e) => return Err(e),
+                    };
                     checkpoint(stop, RotationPoint::KeyAddedUnrecorded)?;
                     file.save(&journal)?;
                     checkpoint(stop, RotationPoint::KeyAdded)?;
@@ -785,6 +808,22 @@ fn app_object_id(app: &ApplicationIdentity) -> Result<ObjectId, LifecycleError> 
     app.application_object_id
         .clone()
         .ok_or_else(|| Precondition::ObjectIdUnknown.into())
+}
+
+/// Whether an add that failed with `e` may still have taken effect: no answer came, the answer
+/// was a server error, or a success could not be read. A refusal, or a failure before the
+/// request (no token, nothing to sign with), added nothing.
+fn add_may_have_happened(e: &LifecycleError) -> bool {
+    match e {
+        LifecycleError::Transport(_) => true,
+        LifecycleError::Graph(g) => match g.as_ref() {
+            GraphError::Service(s) => s.status >= 500,
+            GraphError::Unexpected { status, .. } => *status >= 500,
+            GraphError::Decode { .. } | GraphError::Transport(_) => true,
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// addKey refused: say why and what works instead.

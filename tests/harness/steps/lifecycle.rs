@@ -13,14 +13,16 @@ use std::sync::Arc;
 
 use adsync_client::clock::{Clock, FixedClock};
 use adsync_client::cloud::{Cloud, Endpoints};
-use adsync_client::config::{IdentityType, ProductVersion};
+use adsync_client::config::{IdentityType, ProductVersion, StoreKind};
 use adsync_client::events::{Event, EventQuery};
 use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
+use adsync_client::keys::KeyRef;
 use adsync_client::keys::Tpm;
 use adsync_client::lifecycle::byoc::{KeyProviderKind, NewCertificate};
 use adsync_client::lifecycle::hygiene::ApplicationKey;
 use adsync_client::lifecycle::install::{InstallOptions, UpgradeOptions, UpgradeReport};
+use adsync_client::lifecycle::onboarding::EntraRegistration;
 use adsync_client::lifecycle::rotation::RotationOutcome;
 use adsync_client::lifecycle::scheduler::{SchedulerChange, SchedulerRun};
 use adsync_client::lifecycle::sync_cycle::{PolicyType, SyncCycleResult};
@@ -73,6 +75,8 @@ pub struct ScenarioServer {
     pub apps: HashMap<String, (ClientId, ObjectId, ObjectId)>,
     /// Administrators' certificates in LOCAL_MACHINE, by scenario name.
     pub certs: HashMap<String, Sha256Hash>,
+    /// The keys of the certificates a step removed from LOCAL_MACHINE, by scenario name.
+    pub removed_keys: HashMap<String, KeyRef>,
 }
 
 /// The state a Then step compares with, read before a step ran.
@@ -298,6 +302,7 @@ async fn new_server_in(
         foreign_keys: Vec::new(),
         apps: HashMap::new(),
         certs: HashMap::new(),
+        removed_keys: HashMap::new(),
     }));
     Ok(())
 }
@@ -1345,15 +1350,160 @@ async fn rotate_admin(w: &mut EntraWorld, by: String) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[when(expr = "the sync server rotates its credential to certificate {string}")]
-async fn rotate_to(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
-    let hash = cert_hash(w, &cert)?;
+/// `Invoke-ADSyncApplicationCredentialRotation -CertificateSHA256Hash`, with an
+/// administrator when `by` names one.
+async fn rotate_to_certificate(
+    w: &mut EntraWorld,
+    cert: &str,
+    by: Option<&str>,
+) -> anyhow::Result<()> {
+    let hash = cert_hash(w, cert)?;
+    let admin = by.map(|by| admin(w, by));
     before_rotating(w, Some(hash.clone()))?;
     let srv = sync(w);
-    let r = srv.server.rotate_credential(Some(&hash), None).await;
+    let r = srv
+        .server
+        .rotate_credential(Some(&hash), admin.as_ref())
+        .await;
     if let Some(o) = srv.record(r) {
         srv.last_rotation = Some(o);
     }
+    Ok(())
+}
+
+#[when(expr = "the sync server rotates its credential to certificate {string}")]
+async fn rotate_to(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
+    rotate_to_certificate(w, &cert, None).await
+}
+
+#[when(
+    expr = "the sync server rotates its credential to certificate {string} with the administrator {string}"
+)]
+async fn rotate_to_with_admin(w: &mut EntraWorld, cert: String, by: String) -> anyhow::Result<()> {
+    rotate_to_certificate(w, &cert, Some(&by)).await
+}
+
+/// BYOA rotation as the newer revision gives it: `Add-EntraApplicationRegistration
+/// -CertificateSHA256Hash` with the administrator's sign-in.
+#[when(
+    expr = "the administrator {string} runs Add-EntraApplicationRegistration with certificate {string}"
+)]
+async fn add_entra_with_certificate(
+    w: &mut EntraWorld,
+    by: String,
+    cert: String,
+) -> anyhow::Result<()> {
+    let hash = cert_hash(w, &cert)?;
+    let admin = admin(w, &by);
+    before_rotating(w, Some(hash.clone()))?;
+    let srv = sync(w);
+    let r = srv
+        .server
+        .add_entra_application_registration(&admin, Some(&hash), None)
+        .await;
+    match srv.record(r) {
+        Some(EntraRegistration::Rotated(o)) => srv.last_rotation = Some(o),
+        Some(other) => bail!("Add-EntraApplicationRegistration did not rotate: {other:?}"),
+        None => {}
+    }
+    Ok(())
+}
+
+/// The article's last BYOC/BYOA rotation step: the old certificate leaves LOCAL_MACHINE.
+#[when(expr = "the administrator removes the certificate {string} from LOCAL_MACHINE")]
+async fn remove_local_certificate(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
+    let hash = cert_hash(w, &cert)?;
+    let srv = sync(w);
+    let key = srv
+        .server
+        .store(StoreKind::LocalMachine)
+        .get(&hash)?
+        .map(|e| e.key);
+    let r = srv.server.remove_local_machine_certificate(&hash);
+    if srv.record(r).is_some()
+        && let Some(key) = key
+    {
+        srv.removed_keys.insert(cert, key);
+    }
+    Ok(())
+}
+
+#[then(expr = "the certificate {string} is in LOCAL_MACHINE")]
+async fn in_local_machine(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
+    let hash = cert_hash(w, &cert)?;
+    let entry = server(w).store(StoreKind::LocalMachine).get(&hash)?;
+    ensure!(
+        entry.is_some(),
+        "certificate {cert} is not in LOCAL_MACHINE"
+    );
+    Ok(())
+}
+
+/// Gone from the store, and its key with it: a software key's file no longer opens.
+#[then(expr = "the certificate {string} and its key are no longer in LOCAL_MACHINE")]
+async fn not_in_local_machine(w: &mut EntraWorld, cert: String) -> anyhow::Result<()> {
+    let hash = cert_hash(w, &cert)?;
+    let srv = server(w);
+    ensure!(
+        srv.store(StoreKind::LocalMachine).get(&hash)?.is_none(),
+        "certificate {cert} is still in LOCAL_MACHINE"
+    );
+    let key = sync(w)
+        .removed_keys
+        .get(&cert)
+        .cloned()
+        .ok_or_else(|| anyhow!("no step removed certificate {cert}"))?;
+    if let KeyRef::Software { id } = key {
+        let opened = srv.providers().software().open(&id);
+        ensure!(
+            matches!(opened, Err(adsync_client::keys::KeyError::NotFound(_))),
+            "the key of certificate {cert} still opens: {opened:?}"
+        );
+    }
+    Ok(())
+}
+
+/// The administrator registers one more of their certificates on their application (BYOA), as
+/// the article's prerequisites have them do.
+#[given(expr = "the administrator adds certificate {string} to the application {string}")]
+async fn admin_adds_certificate(
+    w: &mut EntraWorld,
+    cert: String,
+    app: String,
+) -> anyhow::Result<()> {
+    let hash = cert_hash(w, &cert)?;
+    let entry = server(w)
+        .store(StoreKind::LocalMachine)
+        .get(&hash)?
+        .ok_or_else(|| anyhow!("certificate {cert} is not in LOCAL_MACHINE"))?;
+    let info = entry.certificate.info()?;
+    let (_, object_id, _) = app_ids(w, &app)?;
+    let object_id: mock_graph::core::ids::ObjectId = object_id.as_str().parse()?;
+    let der = entry.certificate.der().to_vec();
+    w.mock()
+        .with_tenant(|t| t.add_certificate(object_id, &der, info.not_before, info.not_after))
+        .ok_or_else(|| anyhow!("the tenant has no application {app}"))?;
+    Ok(())
+}
+
+#[then(expr = "the application {string} has only the certificate {string}")]
+async fn app_has_only(w: &mut EntraWorld, app: String, cert: String) -> anyhow::Result<()> {
+    let hash = cert_hash(w, &cert)?;
+    let (app_id, _, _) = app_ids(w, &app)?;
+    let app_id: mock_graph::core::ids::AppId = app_id.as_str().parse()?;
+    let keys = w
+        .mock()
+        .with_tenant(|t| t.application_by_app_id(app_id).cloned())
+        .ok_or_else(|| anyhow!("the tenant has no application {app}"))?
+        .key_credentials;
+    let hashes: Vec<String> = keys
+        .iter()
+        .map(|k| k.key.as_deref().map(sha256_hex).unwrap_or_default())
+        .collect();
+    ensure!(
+        hashes.len() == 1 && hashes[0].eq_ignore_ascii_case(hash.as_str()),
+        "application {app} has the certificates {hashes:?}, not only {cert} ({hash})"
+    );
     Ok(())
 }
 
