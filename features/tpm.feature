@@ -78,3 +78,33 @@ Feature: Keys in the TPM
     And event 1014 was logged with level Warning saying "TPM"
     And the sync cycle succeeded
     And the sync server's state directory holds a private key only in 1 owner-only key file
+
+  Scenario: A TPM that stopped: the managed key falls back to software, with warning 1020
+    Given the sync server's TPM stops
+    When the administrator "hybridadmin" onboards the sync server
+    Then the operation succeeded
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in Software
+    And event 1020 was logged with level Warning saying "The TPM could not be used"
+    And the sync server's state directory holds a private key only in 1 owner-only key file
+    When a sync cycle runs
+    Then the sync cycle succeeded
+
+  Scenario: A TPM that refuses the key template: the managed key falls back to software, with warning 1020
+    Given the sync server's TPM refuses the key template
+    When the administrator "hybridadmin" onboards the sync server
+    Then the operation succeeded
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in Software
+    And event 1020 was logged with level Warning saying "key size is not supported"
+    When a sync cycle runs
+    Then the sync cycle succeeded
+
+  Scenario: A TPM that stops after onboarding: the administrator's rotation moves the key to software
+    Given the administrator "hybridadmin" onboards the sync server
+    And the sync server's TPM stops
+    When the sync server rotates its credential on demand with the administrator "hybridadmin"
+    Then the operation succeeded
+    And the certificate was rotated
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in Software
+    And event 1020 was logged with level Warning saying "The TPM could not be used"
+    When a sync cycle runs
+    Then the sync cycle succeeded

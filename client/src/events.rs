@@ -46,6 +46,9 @@ pub mod ids {
     pub const IDENTITY_CHANGED: u32 = 1018;
     /// Information: an old credential was removed from the application.
     pub const CREDENTIAL_REMOVED: u32 = 1019;
+    /// Warning: the machine's TPM could not be used for a managed certificate's key; the key
+    /// went to the software provider.
+    pub const TPM_NOT_USABLE: u32 = 1020;
 }
 
 /// Event levels as the Windows event log names them.

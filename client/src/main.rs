@@ -86,8 +86,10 @@ fn tpm(setting: Option<&str>) -> anyhow::Result<Option<Tpm>> {
         None if std::path::Path::new("/dev/tpmrm0").exists() => "device:/dev/tpmrm0".into(),
         None => return Ok(None),
     };
+    // Reached at its first command: a TPM that cannot be used then is that command's to
+    // answer (a managed certificate falls back to software).
     Ok(Some(
-        Tpm::connect(&tcti).with_context(|| format!("opening the TPM at {tcti}"))?,
+        Tpm::lazy(&tcti).with_context(|| format!("the TPM setting {tcti}"))?,
     ))
 }
 

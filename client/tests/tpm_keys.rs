@@ -141,3 +141,33 @@ fn tpm_is_usable_from_async_code_via_spawn_blocking() {
         }
     });
 }
+
+/// A TPM named but not answering (its swtpm stopped): setting it up succeeds, each command that
+/// needs it fails with a connection error, and it works again once the TPM answers (the first
+/// command opens the context).
+#[test]
+fn a_lazy_tpm_fails_its_commands_not_its_setup() {
+    if !prerequisites::swtpm("tpm_keys::a_lazy_tpm_fails_its_commands_not_its_setup") {
+        return;
+    }
+    let sw = Swtpm::start().expect("swtpm starts");
+    let tcti = sw.tcti();
+    drop(sw);
+    let dead = Tpm::lazy(&tcti).expect("a well-formed TCTI");
+    let err = dead.create().expect_err("no TPM answers");
+    assert!(err.to_string().starts_with("TPM connect failed"), "{err}");
+    assert!(
+        Tpm::connect(&tcti).is_err(),
+        "connect opens the context at once"
+    );
+    assert!(
+        Tpm::lazy("nosuchtcti:").is_err(),
+        "a malformed TCTI is refused at once"
+    );
+
+    let (_sw, live) = tpm();
+    let lazy = Tpm::lazy(live.tcti()).expect("a well-formed TCTI");
+    drop(live);
+    let key = lazy.create().expect("the first command opens the context");
+    assert!(key.is_hardware_backed());
+}

@@ -13,6 +13,9 @@
 //!
 //! One `tss_esapi::Context` per [`Tpm`], behind a mutex: ESYS is not safe for concurrent
 //! commands. Calls block for milliseconds; async code calls them from `spawn_blocking`.
+//! [`Tpm::lazy`] opens the context at the first command, so a machine whose TPM cannot be
+//! reached still runs everything that does not need it (and a failing TPM is an error of the
+//! command that needed it, which the caller may answer by falling back to software).
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,7 +45,9 @@ use super::{
 #[derive(Clone)]
 pub struct Tpm {
     tcti: String,
-    state: Arc<Mutex<TpmState>>,
+    conf: TctiNameConf,
+    /// `None` until the context is opened (at the first command, for [`Tpm::lazy`]).
+    state: Arc<Mutex<Option<TpmState>>>,
 }
 
 struct TpmState {
@@ -85,14 +90,19 @@ impl Tpm {
     /// Opens a context on the TPM named by a TCTI string: `device:/dev/tpmrm0` on a real
     /// machine, `swtpm:host=127.0.0.1,port=P` against swtpm.
     pub fn connect(tcti: &str) -> Result<Self, KeyError> {
+        let tpm = Self::lazy(tcti)?;
+        tpm.opened(|_| Ok(()))?;
+        Ok(tpm)
+    }
+
+    /// The TPM named by a TCTI string, reached at its first command: only a malformed TCTI is
+    /// an error now; a TPM that cannot be reached fails the commands that need it.
+    pub fn lazy(tcti: &str) -> Result<Self, KeyError> {
         let conf = TctiNameConf::from_str(tcti).map_err(tpm_err("TCTI configuration"))?;
-        let context = Context::new(conf).map_err(tpm_err("connect"))?;
         Ok(Self {
             tcti: tcti.to_owned(),
-            state: Arc::new(Mutex::new(TpmState {
-                context,
-                primary: None,
-            })),
+            conf,
+            state: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -136,7 +146,7 @@ impl Tpm {
         Ok(key)
     }
 
-    fn lock(&self) -> MutexGuard<'_, TpmState> {
+    fn lock(&self) -> MutexGuard<'_, Option<TpmState>> {
         // A panic mid-command leaves at worst a loaded handle that the next flush or the
         // context's Drop cleans up; the context itself stays usable.
         self.state
@@ -144,32 +154,51 @@ impl Tpm {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Runs `f` on the open context, opening it first if need be.
+    fn opened<T>(
+        &self,
+        f: impl FnOnce(&mut TpmState) -> Result<T, KeyError>,
+    ) -> Result<T, KeyError> {
+        let mut guard = self.lock();
+        if guard.is_none() {
+            let context = Context::new(self.conf.clone()).map_err(tpm_err("connect"))?;
+            *guard = Some(TpmState {
+                context,
+                primary: None,
+            });
+        }
+        match guard.as_mut() {
+            Some(state) => f(state),
+            None => Err(KeyError::NoTpm),
+        }
+    }
+
     fn with_primary<T>(
         &self,
         f: impl FnOnce(&mut Context, KeyHandle) -> Result<T, KeyError>,
     ) -> Result<T, KeyError> {
-        let mut guard = self.lock();
-        let state = &mut *guard;
-        let primary = match state.primary {
-            Some(handle) => handle,
-            None => {
-                let template = create_restricted_decryption_rsa_public(
-                    SymmetricDefinitionObject::AES_128_CFB,
-                    RsaKeyBits::Rsa2048,
-                    RsaExponent::default(),
-                )
-                .map_err(tpm_err("building the primary template"))?;
-                let created = state
-                    .context
-                    .execute_with_nullauth_session(|c| {
-                        c.create_primary(Hierarchy::Owner, template, None, None, None, None)
-                    })
-                    .map_err(tpm_err("create_primary"))?;
-                state.primary = Some(created.key_handle);
-                created.key_handle
-            }
-        };
-        f(&mut state.context, primary)
+        self.opened(|state| {
+            let primary = match state.primary {
+                Some(handle) => handle,
+                None => {
+                    let template = create_restricted_decryption_rsa_public(
+                        SymmetricDefinitionObject::AES_128_CFB,
+                        RsaKeyBits::Rsa2048,
+                        RsaExponent::default(),
+                    )
+                    .map_err(tpm_err("building the primary template"))?;
+                    let created = state
+                        .context
+                        .execute_with_nullauth_session(|c| {
+                            c.create_primary(Hierarchy::Owner, template, None, None, None, None)
+                        })
+                        .map_err(tpm_err("create_primary"))?;
+                    state.primary = Some(created.key_handle);
+                    created.key_handle
+                }
+            };
+            f(&mut state.context, primary)
+        })
     }
 
     /// Loads the key, runs `f`, and flushes the key whatever `f` returned.

@@ -49,7 +49,7 @@ pub struct ScenarioServer {
     pub server: SyncServer,
     /// Kept alive for the scenario: the state directory and the TPM.
     _dir: tempfile::TempDir,
-    _swtpm: Option<swtpm::Swtpm>,
+    swtpm: Option<swtpm::Swtpm>,
     /// How the last operation ended (`None`: no operation ran yet).
     pub last_outcome: Option<Result<(), String>>,
     pub last_run: Option<SchedulerRun>,
@@ -109,6 +109,17 @@ impl std::fmt::Debug for ScenarioServer {
 }
 
 impl ScenarioServer {
+    /// Kills the sync server's swtpm process (the machine's TPM stops answering); `false`
+    /// when it has none.
+    pub async fn stop_swtpm(&mut self) -> anyhow::Result<bool> {
+        let Some(swtpm) = self.swtpm.take() else {
+            return Ok(false);
+        };
+        // Dropping it kills and reaps the process: off the async workers.
+        tokio::task::spawn_blocking(move || drop(swtpm)).await?;
+        Ok(true)
+    }
+
     /// Keeps an operation's outcome for the Then steps; `Some` on success.
     fn record<T>(&mut self, result: Result<T, LifecycleError>) -> Option<T> {
         match result {
@@ -288,7 +299,7 @@ async fn new_server_in(
         clock,
         server,
         _dir: dir,
-        _swtpm: swtpm,
+        swtpm,
         last_outcome: None,
         last_run: None,
         last_cycle: None,
