@@ -380,7 +380,8 @@ impl SyncServer {
         Ok(AutomaticOnboarding::Onboarded { app_id })
     }
 
-    /// The sync account asks the synchronization service to register its application.
+    /// The sync account asks the synchronization service to register its application, saying
+    /// whether password writeback is enabled (the writeback roles are for that case only).
     async fn register_through_sync_service(
         &self,
         config: &mut ConnectorConfig,
@@ -409,6 +410,9 @@ impl SyncServer {
                 &json!({
                     "displayName": display_name,
                     "keyCredential": {"type": key.kind, "usage": key.usage, "key": key.key},
+                    // The password-writeback roles only when writeback is enabled, as the
+                    // article's procedure grants them.
+                    "passwordWriteback": config.password_writeback_enabled,
                 }),
             )
             .await?;
