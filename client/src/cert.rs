@@ -264,17 +264,13 @@ pub struct ByocCheck {
     pub hardware_backed: bool,
 }
 
-/// Checks a BYOC certificate: RSA, 2048 bits, SHA-256 signature, private key present and
-/// matching, non-exportable. `signer` is the opened private key, `None` when there is none.
-pub fn validate_byoc(
-    cert: &Certificate,
-    signer: Option<&dyn Signer>,
-    key_exportable: bool,
-) -> Result<ByocCheck, ByocError> {
+/// Checks what the article requires of a BYOC certificate itself: an RSA key of 2048 bits, a
+/// SHA-256 with RSA signature. Returns its public key.
+pub fn check_byoc_certificate(cert: &Certificate) -> Result<RsaPublicKey, ByocError> {
     let info = cert
         .info()
         .map_err(|e| ByocError::Unreadable(e.to_string()))?;
-    let Some(public) = &info.rsa_public_key else {
+    let Some(public) = info.rsa_public_key else {
         return Err(ByocError::NotRsa);
     };
     if public.bits() != 2048 {
@@ -287,8 +283,19 @@ pub fn validate_byoc(
             found: info.signature_algorithm,
         });
     }
+    Ok(public)
+}
+
+/// Checks a BYOC certificate: RSA, 2048 bits, SHA-256 signature, private key present and
+/// matching, non-exportable. `signer` is the opened private key, `None` when there is none.
+pub fn validate_byoc(
+    cert: &Certificate,
+    signer: Option<&dyn Signer>,
+    key_exportable: bool,
+) -> Result<ByocCheck, ByocError> {
+    let public = check_byoc_certificate(cert)?;
     let signer = signer.ok_or(ByocError::NoPrivateKey)?;
-    if signer.public_key() != public {
+    if signer.public_key() != &public {
         return Err(ByocError::KeyMismatch);
     }
     if key_exportable {

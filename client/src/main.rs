@@ -1,10 +1,12 @@
 //! `adsync`: the command-line mirror of the ADSync PowerShell cmdlets. Parses the command
 //! line, builds the sync server from the global options, runs one cmdlet and prints its
-//! objects. Errors go to stderr with a non-zero exit.
+//! objects. Every error, a command line it cannot parse included, is one line on stderr with
+//! exit code 1 (2 only says a rotation waits for its new key).
 
 mod cli;
 
 use std::io::{BufRead as _, Write as _};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,18 +15,23 @@ use adsync_client::cloud::{Cloud, Endpoints};
 use adsync_client::events::EventQuery;
 use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::{ClientId, KeyCredentialId, Sha256Hash};
+use adsync_client::import::CertificateSource;
 use adsync_client::keys::Tpm;
-use adsync_client::lifecycle::byoc::{KeyProviderKind, NewCertificate};
+use adsync_client::lifecycle::byoc::{
+    ImportCertificate, KeyProviderKind, LocalMachineCertificate, NewCertificate,
+};
 use adsync_client::lifecycle::install::{InstallOptions, UpgradeOptions};
 use adsync_client::lifecycle::onboarding::EntraRegistration;
 use adsync_client::lifecycle::rotation::RotationOutcome;
 use adsync_client::lifecycle::scheduler::{SchedulerChange, TimeSpan};
+use adsync_client::lifecycle::view::RegisteredApplication;
 use adsync_client::lifecycle::{AdminCredentials, ServerOptions, SyncServer};
 use adsync_client::retry::{RetryPolicy, TokioSleeper};
 use anyhow::{Context as _, anyhow, bail};
 use clap::Parser as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use zeroize::Zeroizing;
 
 use cli::args::{Cli, Command, Provider};
 use cli::render::print;
@@ -35,21 +42,34 @@ fn main() -> ExitCode {
     if std::env::var_os("TSS2_LOG").is_none() {
         unsafe { std::env::set_var("TSS2_LOG", "all+none") };
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => return fail(&usage_error(&e)),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("adsync: error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("adsync: error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(&format!("{e:#}")),
     }
+}
+
+/// Reports an error as one line on stderr; exit code 1.
+fn fail(message: &str) -> ExitCode {
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("adsync: error: {line}");
+    ExitCode::FAILURE
+}
+
+/// clap's message without its usage block: what is wrong, on one line, and where help is.
+fn usage_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let what = text.split("\n\n").next().unwrap_or_default();
+    let what = what.strip_prefix("error: ").unwrap_or(what);
+    format!("{what} (adsync --help)")
 }
 
 fn clock(now: Option<&str>) -> anyhow::Result<Arc<dyn Clock>> {
@@ -142,6 +162,13 @@ fn hash(text: Option<&str>) -> anyhow::Result<Option<Sha256Hash>> {
         .transpose()
 }
 
+fn provider_kind(provider: Provider) -> KeyProviderKind {
+    match provider {
+        Provider::Tpm => KeyProviderKind::Tpm,
+        Provider::Software => KeyProviderKind::Software,
+    }
+}
+
 /// Prints a rotation's outcome; exit code 2 while its new key is not accepted yet.
 fn rotated(outcome: &RotationOutcome, json: bool) -> anyhow::Result<ExitCode> {
     print(outcome, json)?;
@@ -209,7 +236,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await?;
             match done {
-                EntraRegistration::Registered(identity) => print(&identity, json)?,
+                EntraRegistration::Registered(identity) => {
+                    print(&RegisteredApplication::of(&identity), json)?
+                }
                 EntraRegistration::Linked(_) => print(&server.connector_credential()?, json)?,
                 EntraRegistration::Rotated(outcome) => return rotated(&outcome, json),
             }
@@ -356,28 +385,50 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let cert = server
                 .new_local_machine_certificate(&NewCertificate {
-                    provider: match provider {
-                        Provider::Tpm => KeyProviderKind::Tpm,
-                        Provider::Software => KeyProviderKind::Software,
-                    },
+                    provider: provider_kind(*provider),
                     subject_cn: subject.clone(),
                     validity: time::Duration::days(*validity_days),
                     grant_sync_account: !no_grant,
                     exportable: *exportable,
                 })
                 .await?;
-            let info = cert.info()?;
-            print(
-                &serde_json::json!({
-                    "Store": "LOCAL_MACHINE",
-                    "Subject": info.subject,
-                    "Thumbprint": cert.thumbprint(),
-                    "CertificateSHA256Hash": cert.sha256_hash(),
-                    "NotValidBefore": info.not_before.format(&Rfc3339)?,
-                    "NotValidAfter": info.not_after.format(&Rfc3339)?,
-                }),
-                json,
-            )?;
+            let hardware = matches!(provider, Provider::Tpm);
+            print(&LocalMachineCertificate::of(&cert, hardware)?, json)?;
+        }
+        Command::ImportCertificate {
+            pfx,
+            password_env,
+            certificate,
+            key,
+            provider,
+            no_grant,
+        } => {
+            let read = |path: &PathBuf| {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+            };
+            let source = match (pfx, certificate, key) {
+                (Some(pfx), _, _) => CertificateSource::Pfx {
+                    der: read(pfx)?,
+                    password: Zeroizing::new(match password_env {
+                        Some(var) => std::env::var(var)
+                            .with_context(|| format!("the password variable {var} is not set"))?,
+                        None => String::new(),
+                    }),
+                },
+                (None, Some(certificate), Some(key)) => CertificateSource::Pem {
+                    certificate: read(certificate)?,
+                    key: read(key)?,
+                },
+                _ => bail!("give --pfx FILE, or --certificate PEM and --key PEM"),
+            };
+            let imported = server
+                .import_local_machine_certificate(ImportCertificate {
+                    source,
+                    provider: provider_kind(*provider),
+                    grant_sync_account: !no_grant,
+                })
+                .await?;
+            print(&imported, json)?;
         }
         Command::RemoveCertificate {
             certificate_sha256_hash,

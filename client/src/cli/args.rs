@@ -221,6 +221,29 @@ pub enum Command {
         #[arg(long)]
         exportable: bool,
     },
+    /// What an administrator does with Import-PfxCertificate -CertStoreLocation
+    /// Cert:\LocalMachine\My: their own certificate (a PFX, or a PEM certificate and key)
+    /// into LOCAL_MACHINE, its key non-exportable in the TPM or the software provider, usable
+    /// by the sync engine (BYOC).
+    ImportCertificate {
+        /// A PKCS#12 file.
+        #[arg(long, conflicts_with_all = ["certificate", "key"], required_unless_present = "certificate")]
+        pfx: Option<PathBuf>,
+        /// The environment variable holding the PFX's password (none: an empty password).
+        #[arg(long, requires = "pfx")]
+        password_env: Option<String>,
+        /// A PEM certificate (with --key).
+        #[arg(long, requires = "key")]
+        certificate: Option<PathBuf>,
+        /// Its PEM private key, not encrypted (with --certificate).
+        #[arg(long, requires = "certificate")]
+        key: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "software")]
+        provider: Provider,
+        /// Do not grant the sync engine's account signing rights.
+        #[arg(long)]
+        no_grant: bool,
+    },
     /// What an administrator does with Remove-Item Cert:\LocalMachine\My\<thumbprint>: removes
     /// a certificate and its key from LOCAL_MACHINE (the last BYOC/BYOA rotation step). The
     /// certificate the connector uses is refused.

@@ -4,10 +4,12 @@
 //! proofs of possession are built over `dyn Signer`, so they are the same code for every kind
 //! of key.
 //!
-//! Kinds: [`tpm`] (TPM 2.0 through tss-esapi; fixedTPM/fixedParent keys) and [`software`]
-//! (aws-lc-rs RSA-2048 in an owner-only file).
+//! Kinds: [`tpm`] (TPM 2.0 through tss-esapi; fixedTPM/fixedParent keys, and keys imported
+//! with TPM2_Import that cannot be duplicated) and [`software`] (aws-lc-rs RSA-2048 in an
+//! owner-only file). [`rsa_private`] reads a key an administrator brings, for either to import.
 
 pub mod public;
+pub mod rsa_private;
 pub mod software;
 pub mod tpm;
 
@@ -20,6 +22,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 pub use public::RsaPublicKey;
+pub use rsa_private::{PrivateKeyError, RsaPrivateParts};
 pub use software::{SoftwareKey, SoftwareKeyStore};
 pub use tpm::{Tpm, TpmKey, TpmKeyAttributes, TpmKeyBlobs};
 

@@ -11,6 +11,7 @@ use crate::config::{ConfigError, ProductVersion};
 use crate::graph::GraphError;
 use crate::http::TransportError;
 use crate::ids::{ClientId, KeyCredentialId, Sha256Hash};
+use crate::import::ImportError;
 use crate::keys::KeyError;
 use crate::store::StoreError;
 use crate::token::TokenError;
@@ -28,6 +29,9 @@ pub enum LifecycleError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Certificate(#[from] CertError),
+    /// An administrator's certificate or key that cannot be imported; the reason names why.
+    #[error("cannot import the certificate: {0}")]
+    Import(#[from] ImportError),
     #[error("the certificate {hash} cannot be used: {reason}")]
     Byoc {
         hash: Sha256Hash,
@@ -184,6 +188,9 @@ pub enum Precondition {
     /// `new-certificate --provider tpm` on a machine without a TPM.
     #[error("this machine has no TPM (--tpm); use --provider software")]
     NoTpm,
+    /// Importing a certificate that LOCAL_MACHINE already holds.
+    #[error("certificate {hash} is already in the LOCAL_MACHINE store")]
+    CertificateAlreadyInStore { hash: Sha256Hash },
     /// BYOC: no certificate with this hash in LOCAL_MACHINE.
     #[error("no certificate with SHA-256 hash {hash} in the LOCAL_MACHINE store")]
     CertificateNotInStore { hash: Sha256Hash },
@@ -431,6 +438,10 @@ mod tests {
             (
                 Precondition::NoTpm,
                 "this machine has no TPM (--tpm); use --provider software".into(),
+            ),
+            (
+                Precondition::CertificateAlreadyInStore { hash: hash.clone() },
+                format!("certificate {hash} is already in the LOCAL_MACHINE store"),
             ),
             (
                 Precondition::CertificateNotInStore { hash: hash.clone() },

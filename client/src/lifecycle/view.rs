@@ -1,13 +1,13 @@
 //! What the server shows: `Get-ADSyncEntraConnectorCredential` (the identity in use, and for
-//! an application the nine certificate properties of "View or export current configuration")
-//! and the whole current configuration.
+//! an application the nine certificate properties of "View or export current configuration"),
+//! the whole current configuration, and a registration not linked yet.
 
 use std::fmt;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::config::{IdentityType, ManagedBy, ProductVersion};
+use crate::config::{ApplicationIdentity, IdentityType, ManagedBy, ProductVersion};
 use crate::ids::{ClientId, KeyCredentialId, Sha256Hash, TenantId, Thumbprint};
 
 use super::error::LifecycleError;
@@ -71,6 +71,36 @@ impl fmt::Display for ShownManager {
             ShownManager::Byoc => "BYOC",
             ShownManager::Byoa => "BYOA",
         })
+    }
+}
+
+/// What `Add-EntraApplicationRegistration` registered, before it is linked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RegisteredApplication {
+    pub application_app_id: ClientId,
+    pub display_name: Option<String>,
+    pub application_managed_by: ShownManager,
+    pub certificate_managed_by: ShownManager,
+    #[serde(rename = "CertificateSHA256Hash")]
+    pub certificate_sha256_hash: Sha256Hash,
+    pub certificate_id: Option<KeyCredentialId>,
+    /// Always `false`: the connector switches when the registration is linked
+    /// (`add-application-registration`).
+    pub linked: bool,
+}
+
+impl RegisteredApplication {
+    pub fn of(identity: &ApplicationIdentity) -> Self {
+        Self {
+            application_app_id: identity.application_app_id.clone(),
+            display_name: identity.display_name.clone(),
+            application_managed_by: ShownManager::of_application(identity.application_managed_by),
+            certificate_managed_by: ShownManager::of_certificate(identity.certificate_managed_by),
+            certificate_sha256_hash: identity.certificate_sha256_hash.clone(),
+            certificate_id: identity.certificate_id.clone(),
+            linked: false,
+        }
     }
 }
 
