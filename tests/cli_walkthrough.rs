@@ -114,7 +114,8 @@ impl Cli {
 /// from the tenant.
 fn tenant_certificates(server: &TestServer, app_id: &str) -> Vec<String> {
     server.with_tenant(|t| {
-        t.applications
+        t.directory
+            .applications
             .iter()
             .find(|a| a.app_id.to_string() == app_id)
             .map(|a| {
@@ -168,7 +169,8 @@ async fn installation_rotation_rollback_and_back_through_the_cli() {
         .expect("an application id")
         .to_string();
     let app_name = server.with_tenant(|t| {
-        t.applications
+        t.directory
+            .applications
             .iter()
             .find(|a| a.app_id.to_string() == app_id)
             .map(|a| a.display_name.clone())
@@ -180,7 +182,8 @@ async fn installation_rotation_rollback_and_back_through_the_cli() {
     let legacy = "Sync_AZCONNECT_09e60dfc16b6@contoso.onmicrosoft.com";
     let has_user = |upn: &str| {
         server.with_tenant(|t| {
-            t.users
+            t.directory
+                .users
                 .iter()
                 .any(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
         })

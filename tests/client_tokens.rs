@@ -14,6 +14,7 @@ use adsync_client::retry::{RetryPolicy, SimulatedSleeper};
 use adsync_client::token::{
     CertificateCredential, JWT_BEARER, TokenClient, TokenError, parse_token_response,
 };
+use mock_graph::core::operation::Operation;
 use mock_graph::testing::TestServer;
 
 const GRAPH: &str = "https://graph.microsoft.com";
@@ -227,10 +228,11 @@ async fn expired_certificate_credential_is_aadsts700027() {
 /// The token requests the tenant answered, as (status, fault rule id).
 fn token_requests(server: &TestServer) -> Vec<(Option<u16>, Option<String>)> {
     server.with_tenant(|t| {
-        t.journal
+        t.controls
+            .journal
             .entries()
             .into_iter()
-            .filter(|e| e.operation.as_deref() == Some("token"))
+            .filter(|e| e.operation == Some(Operation::Token))
             .map(|e| (e.status, e.fault))
             .collect()
     })
@@ -263,7 +265,8 @@ async fn retries_and_cache_against_mock_faults_on_simulated_time() {
     let cred = credential(&app_id, &cert, key, AssertionAlgorithm::Ps256);
     let fault = |json: &str| {
         server.with_tenant(|t| {
-            t.faults
+            t.controls
+                .faults
                 .add(FaultSpec::from_json(json.as_bytes()).unwrap())
                 .unwrap()
         })

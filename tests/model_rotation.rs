@@ -329,7 +329,12 @@ impl Case {
     /// Whether a fault rule is still live or a write is still replicating.
     fn quiet(&self) -> bool {
         self.tenant(|t| {
-            t.replication.pending() == 0 && t.faults.list().iter().all(|r| r.remaining == Some(0))
+            t.controls.replication.pending() == 0
+                && t.controls
+                    .faults
+                    .list()
+                    .iter()
+                    .all(|r| r.remaining == Some(0))
         })
     }
 
@@ -346,7 +351,8 @@ impl Case {
             return Vec::new();
         };
         self.tenant(|t| {
-            t.application_by_app_id(app_id)
+            t.directory
+                .application_by_app_id(app_id)
                 .map(|a| a.key_credentials.clone())
                 .unwrap_or_default()
         })
@@ -477,8 +483,8 @@ impl Case {
     /// The invariants, with the tenant's fault rules set aside (and put back afterwards).
     async fn check(&mut self) -> Check {
         let rules = self.tenant(|t| {
-            let rules = t.faults.list();
-            t.faults.clear();
+            let rules = t.controls.faults.list();
+            t.controls.faults.clear();
             rules
         });
         let result = self.check_invariants().await;
@@ -486,7 +492,8 @@ impl Case {
             for rule in rules.into_iter().filter(|r| r.remaining != Some(0)) {
                 let mut spec = rule.spec;
                 spec.count = rule.remaining;
-                t.faults
+                t.controls
+                    .faults
                     .add(spec)
                     .expect("a rule that was valid stays valid");
             }
@@ -787,7 +794,7 @@ impl Case {
                     }),
                 };
                 let spec: FaultSpec = serde_json::from_value(spec).map_err(|e| e.to_string())?;
-                self.tenant(|t| t.faults.add(spec))
+                self.tenant(|t| t.controls.faults.add(spec))
                     .map_err(|e| e.to_string())?;
             }
             Op::Revoke => {
@@ -804,10 +811,11 @@ impl Case {
                         .parse()
                         .map_err(|e| format!("{e:?}"))?;
                     let removed = self.tenant(|t| {
-                        let Some(id) = t.application_by_app_id(app_id).map(|a| a.id) else {
+                        let Some(id) = t.directory.application_by_app_id(app_id).map(|a| a.id)
+                        else {
                             return false;
                         };
-                        let Some(a) = t.application_mut(id) else {
+                        let Some(a) = t.directory.application_mut(id) else {
                             return false;
                         };
                         let n = a.key_credentials.len();

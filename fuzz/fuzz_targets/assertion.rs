@@ -1,7 +1,8 @@
-//! Fuzzes the client assertion path of the token endpoint: `core::jose::parse` and
-//! `core::login::verify_client_assertion`, on a tenant where one application with a fixed appId
-//! has one certificate registered (a shipped test key, `fixtures/keys/usgov.*.pem`), at a fixed
-//! time. Every input is judged by an oracle written here, independently of the code under test.
+//! Fuzzes the client assertion path of the token endpoint: `entra_tenant::jose::parse` and
+//! `entra_tenant::login::verify_client_assertion`, on a tenant where one application with a
+//! fixed appId has one certificate registered (a shipped test key, `fixtures/keys/usgov.*.pem`),
+//! at a fixed time. Every input is judged by an oracle written here, independently of the code
+//! under test.
 //!
 //! Input: the first byte picks how the rest becomes a token.
 //!
@@ -30,15 +31,14 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use entra_tenant::clock::VirtualClock;
+use entra_tenant::fixture::TenantFixture;
+use entra_tenant::ids::AppId;
+use entra_tenant::jose;
+use entra_tenant::login::{self, Endpoint, Form, LoginError, TokenRequest};
+use entra_tenant::tenant::Tenant;
+use entra_tenant::testing::{Alg, TestCertificate};
 use libfuzzer_sys::fuzz_target;
-use mock_graph::core::clock::VirtualClock;
-use mock_graph::core::fixture::TenantFixture;
-use mock_graph::core::ids::AppId;
-use mock_graph::core::jose;
-use mock_graph::core::login::{self, Endpoint, Form, TokenRequest};
-use mock_graph::core::login_error::LoginError;
-use mock_graph::core::tenant::Tenant;
-use mock_graph::testing::{Alg, TestCertificate};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -70,12 +70,12 @@ fn world() -> &'static World {
         let cert = TestCertificate::from_pem(CERT_PEM, KEY_PEM).expect("the shipped test key");
         let app_id: AppId = APP_ID.parse().expect("app id");
         let registered = tenant.register_application("fuzz");
-        for a in tenant.applications.iter_mut() {
+        for a in tenant.directory.applications.iter_mut() {
             if a.id == registered.application_id {
                 a.app_id = app_id;
             }
         }
-        for s in tenant.service_principals.iter_mut() {
+        for s in tenant.directory.service_principals.iter_mut() {
             if s.id == registered.service_principal_id {
                 s.app_id = app_id;
             }

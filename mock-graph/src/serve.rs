@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::core::fixture::TenantFixture;
 use crate::http::{router, server, tls};
 use crate::state::{MockState, lock};
+use entra_tenant::fixture::TenantFixture;
 
 /// What `mock-graph serve` is asked to do.
 #[derive(Clone, Debug)]

@@ -4,9 +4,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::core::fixture::{FixtureError, TenantFixture};
-use crate::core::ids::TenantId;
-use crate::core::tenant::Tenant;
+use entra_tenant::controls::TestControls;
+use entra_tenant::fixture::{FixtureError, TenantFixture};
+use entra_tenant::ids::TenantId;
+use entra_tenant::tenant::Tenant;
 
 /// One tenant, shared between requests.
 pub type TenantHandle = Arc<Mutex<Tenant>>;
@@ -145,8 +146,7 @@ impl MockState {
             .find(|e| e.id == id)
             .ok_or(ReplaceTenantError::NotFound(id))?;
         let mut guard = lock(&entry.tenant);
-        replacement.faults = std::mem::take(&mut guard.faults);
-        replacement.journal = std::mem::take(&mut guard.journal);
+        replacement.controls = TestControls::carried_over(&mut guard.controls);
         *guard = replacement;
         entry.names = names;
         Ok(())
@@ -184,7 +184,7 @@ pub fn fresh_default_fixture() -> TenantFixture {
         .verified_domains
         .retain(|d| !d.eq_ignore_ascii_case(&old_domain));
     let suffix = format!("@{old_domain}");
-    for u in &mut f.users {
+    for u in &mut f.directory.users {
         if u.user_principal_name
             .to_ascii_lowercase()
             .ends_with(&suffix)

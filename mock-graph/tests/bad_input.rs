@@ -1867,7 +1867,7 @@ const NUMBERS: &[NumberCase] = &[
                     .as_bytes(),
             )
             .expect("the longest lag is a valid rule");
-            t.faults.add(spec).expect("rule added");
+            t.controls.faults.add(spec).expect("rule added");
         }),
         who: As::Admin,
         build: |_| Sent {
@@ -2193,7 +2193,7 @@ const NUMBERS: &[NumberCase] = &[
         name: "export with exportedObjects at u64::MAX",
         side: Side::Graph,
         arrange: Some(|n, t| {
-            t.services.exported_objects = u64::MAX;
+            t.directory.services.exported_objects = u64::MAX;
             t.assign_app_role(
                 n.app.service_principal_id,
                 SYNC_SERVICE.parse().expect("appId"),
@@ -2437,7 +2437,7 @@ const NUMBERS: &[NumberCase] = &[
                     .as_bytes(),
             )
             .expect("the longest lag is a valid rule");
-            t.faults.add(spec).expect("rule added");
+            t.controls.faults.add(spec).expect("rule added");
         }),
         who: As::Admin,
         build: |_| Sent {

@@ -49,7 +49,7 @@ impl Shared {
     fn key_id_of(&self, cert: &TestCert) -> Option<String> {
         let app_id: AppId = self.app.app_id;
         self.env.server.with_tenant(|t| {
-            t.application_by_app_id(app_id).and_then(|a| {
+            t.directory.application_by_app_id(app_id).and_then(|a| {
                 a.key_credentials
                     .iter()
                     .find(|k| k.key.as_deref() == Some(cert.der.as_slice()))
@@ -260,7 +260,10 @@ async fn run(with_admin: bool) {
     // The final collection is exactly the tasks' current credentials.
     let app_id = shared.app.app_id;
     let (mut actual, display_name): (Vec<Vec<u8>>, String) = shared.env.server.with_tenant(|t| {
-        let a = t.application_by_app_id(app_id).expect("application");
+        let a = t
+            .directory
+            .application_by_app_id(app_id)
+            .expect("application");
         (
             a.key_credentials
                 .iter()

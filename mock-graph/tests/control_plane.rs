@@ -452,7 +452,8 @@ async fn replication_lag_holds_writes_back_until_the_clock_moves() {
     )
     .await;
     let old_key_id = env.server.with_tenant(|t| {
-        t.application_by_app_id(app.app_id)
+        t.directory
+            .application_by_app_id(app.app_id)
             .unwrap()
             .key_credentials
             .iter()

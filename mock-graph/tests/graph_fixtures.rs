@@ -284,7 +284,7 @@ async fn expiring_in_149_days() {
     assert_eq!(env.now(), FROZEN_AT);
     let end = env
         .server
-        .with_tenant(|t| t.applications[0].key_credentials[0].end_date_time);
+        .with_tenant(|t| t.directory.applications[0].key_credentials[0].end_date_time);
     assert_eq!(end - env.now(), Duration::days(149));
     let token = env
         .app_token(SYNC_APP_ID, &shipped("expiring-149-days"), SYNC_SERVICE)
@@ -331,7 +331,7 @@ async fn foreign_credential() {
     let env = Env::with(load("foreign-credential")).await;
     let creds = env
         .server
-        .with_tenant(|t| t.applications[0].key_credentials.len());
+        .with_tenant(|t| t.directory.applications[0].key_credentials.len());
     assert_eq!(creds, 2);
     // Whoever holds the foreign key acts as the sync application.
     let token = env

@@ -44,7 +44,7 @@ async fn an_application_rolls_its_own_key() {
     // The new certificate works at once; the old one is removed with a proof from the new one.
     let token = env.app_token(&app_id, &new, GRAPH).await;
     let old_key_id = env.server.with_tenant(|t| {
-        let a = t.application_by_app_id(app.app_id).unwrap();
+        let a = t.directory.application_by_app_id(app.app_id).unwrap();
         a.key_credentials
             .iter()
             .find(|k| k.key_id.to_string() != new_key_id)

@@ -15,7 +15,7 @@ fn add_sync_account(env: &Env) -> String {
     let upn = format!("Sync_SERVER01_0123456789ab@{}", env.domain());
     env.server.with_tenant(|t| {
         let id = ObjectId::new_random();
-        t.users.push(User {
+        t.directory.users.push(User {
             id,
             user_principal_name: upn.clone(),
             display_name: "On-Premises Directory Synchronization Service Account".into(),
@@ -29,7 +29,7 @@ fn add_sync_account(env: &Env) -> String {
             on_premises_immutable_id: None,
             on_premises_sync_enabled: None,
         });
-        t.role_assignments.push(RoleAssignment {
+        t.directory.role_assignments.push(RoleAssignment {
             id: "dsa".into(),
             principal_id: id,
             role_definition_id: DSA.parse().unwrap(),

@@ -6,7 +6,6 @@
 //! The Python environment comes from `cargo xtask setup` (env `MOCK_GRAPH_INTEROP_PYTHON`, or
 //! `target/interop-venv`); without it the test skips with a line saying so.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use mock_graph::testing::{TestCertificate, TestServer};

@@ -24,8 +24,7 @@ use mock_graph::core::clock::VirtualClock;
 use mock_graph::core::directory::KeyCredential;
 use mock_graph::core::fixture::TenantFixture;
 use mock_graph::core::ids::{AppId, ObjectId};
-use mock_graph::core::login::{self, Endpoint, Form, GrantType, TokenRequest};
-use mock_graph::core::login_error::LoginError;
+use mock_graph::core::login::{self, Endpoint, Form, GrantType, LoginError, TokenRequest};
 use mock_graph::core::tenant::Tenant;
 use mock_graph::testing::{Alg, TestCertificate};
 use proptest::prelude::*;
@@ -110,9 +109,10 @@ fn build_world() -> World {
     let no_sp = tenant.register_application("prop app without service principal");
     let disabled = tenant.register_application("prop app disabled");
     tenant
+        .directory
         .service_principals
         .retain(|s| s.id != no_sp.service_principal_id);
-    for sp in &mut tenant.service_principals {
+    for sp in &mut tenant.directory.service_principals {
         if sp.id == disabled.service_principal_id {
             sp.account_enabled = false;
         }
@@ -183,7 +183,10 @@ fn build_world() -> World {
             .add_certificate(object, &certs[c.cert].der, c.start, c.end)
             .expect("application exists");
         if !c.verify {
-            let app = tenant.application_mut(object).expect("application exists");
+            let app = tenant
+                .directory
+                .application_mut(object)
+                .expect("application exists");
             let last: &mut KeyCredential = app.key_credentials.last_mut().expect("just added");
             last.usage = "Sign".into();
         }
@@ -1395,8 +1398,8 @@ fn run(w: &World, c: &Case) -> (Outcome, Outcome, Built) {
             Client::App(r) | Client::AppUpperCase(r) => w.app_id(r),
             _ => String::new(),
         };
-        assert_eq!(grant.access_claims["appid"], Value::String(expected));
-        assert_eq!(grant.access_claims["appidacr"], "2");
+        assert_eq!(grant.access_claims.appid.to_string(), expected);
+        assert_eq!(grant.access_claims.appidacr, "2");
     }
     (actual(&result), oracle(w, c, &b), b)
 }
@@ -1764,9 +1767,9 @@ proptest! {
             Err(e) => return Err(TestCaseError::fail(format!("at {now}: {e:?}"))),
         };
         let claims = &grant.access_claims;
-        prop_assert_eq!(claims["iat"].as_i64(), Some(seconds - 300));
-        prop_assert_eq!(claims["nbf"].as_i64(), Some(seconds - 300));
-        prop_assert_eq!(claims["exp"].as_i64(), Some(seconds + 3599));
+        prop_assert_eq!(claims.iat, seconds - 300);
+        prop_assert_eq!(claims.nbf, seconds - 300);
+        prop_assert_eq!(claims.exp, seconds + 3599);
         let answer = login::token_response(&grant, &key);
         prop_assert!(answer["access_token"].as_str().is_some_and(|t| t.split('.').count() == 3));
         if v1 {

@@ -359,7 +359,8 @@ fn hex_upper(bytes: &[u8]) -> String {
 /// The certificates (DER) on the application `app_id`, as the tenant has them.
 pub fn tenant_certificates(world: &World, app_id: &str) -> Vec<Vec<u8>> {
     world.tenant(|t| {
-        t.applications
+        t.directory
+            .applications
             .iter()
             .find(|a| a.app_id.to_string() == app_id)
             .map(|a| {

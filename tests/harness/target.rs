@@ -162,7 +162,8 @@ impl TenantTarget {
                 let r = t.register_application(name);
                 t.add_certificate(r.application_id, certificate_der, start, end);
                 if !with_service_principal {
-                    t.service_principals
+                    t.directory
+                        .service_principals
                         .retain(|s| s.id != r.service_principal_id);
                 }
                 Registered {
@@ -261,7 +262,7 @@ impl TenantTarget {
         let Backend::Mock(server) = &self.backend else {
             return Vec::new();
         };
-        let entries = server.with_tenant(|t| t.journal.entries());
+        let entries = server.with_tenant(|t| t.controls.journal.entries());
         let skip = entries.len().saturating_sub(n);
         entries
             .iter()

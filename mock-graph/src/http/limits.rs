@@ -5,9 +5,9 @@
 //! JSON on the login side, Graph error JSON on Graph and the service models, `{"error": ...}`
 //! on the control plane. Never a bare status from the framework.
 //!
-//! The layer is the outermost one, so it also sees the answers of the other layers (axum's
-//! extractor rejections) and renders those that are not in a service format yet (no JSON
-//! content type).
+//! The layer is the outermost one of each sub-router, which gives it its `Side`; it also sees
+//! the answers of the layers inside it (axum's extractor rejections, unknown routes, wrong
+//! methods) and renders those that are not in a service format yet (no JSON content type).
 //!
 //! It is also the one place that reads request bodies off the wire and decides the body limit:
 //! every body is read here, whole, before any handler runs. A body over the limit is read on
@@ -19,22 +19,26 @@
 use std::panic::AssertUnwindSafe;
 
 use axum::body::{Body, Bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::BytesMut;
+use entra_tenant::login::OAuthError;
 use futures::FutureExt;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, Version, header};
 use http_body_util::BodyExt;
-use serde_json::json;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use super::BODY_LIMIT;
-use super::graph::{RequestIds, error_response};
+use super::control_json;
+use super::entra_json::{self, EntraError};
+use super::graph_json::{self, RequestIds};
 use super::server::DropConnection;
-use crate::core::graph::GraphError;
+use super::side::Side;
+
+/// The largest request body the mock takes (Entra's token endpoint takes far less). Enforced
+/// here, in `enforce`, which reads every body before the handlers run.
+pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The largest header block (names and values) the mock reads. Front ends of the real
 /// services refuse far less (HTTP.sys: 16 KiB per header).
@@ -51,56 +55,30 @@ const DETAIL_LIMIT: usize = 512;
 /// mock answers at once and closes the connection rather than read on for ever.
 pub const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 
-/// Which service a path belongs to, for the shape of its errors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    Login,
-    /// Graph and the first-party service models.
-    Graph,
-    /// The test control plane under `/_mock/`.
-    Control,
-}
-
-pub fn side_of(path: &str) -> Side {
-    let first = path
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    match first {
-        "_mock" => Side::Control,
-        "v1.0" | "beta" | "adsync" | "passwordwriteback" => Side::Graph,
-        _ => Side::Login,
-    }
-}
-
 /// The middleware: reads the body within its limit, refuses requests over a limit in the
 /// service's format, renders framework answers in that format, and turns a panic into a 500
 /// in that format instead of a dropped connection.
-pub async fn enforce(req: Request, next: Next) -> Response {
-    let side = side_of(req.uri().path());
-    // Only the correlation header is echoed in errors: keep it, not the whole header map.
-    let mut headers = HeaderMap::new();
-    if let Some(v) = req.headers().get("client-request-id") {
-        headers.insert("client-request-id", v.clone());
-    }
+pub async fn enforce(State(side): State<Side>, req: Request, next: Next) -> Response {
+    // Only the correlation headers and query are echoed in errors: keep them, not the whole
+    // request.
+    let echo = Echo::of(&req);
     let method = req.method().clone();
     let (parts, body) = req.into_parts();
     let body = match read_body(&parts, body).await {
         BodyRead::Whole(bytes) => bytes,
         BodyRead::TooLarge { read_to_end } => {
             let message = format!("The request body is larger than {BODY_LIMIT} bytes.");
-            let resp = render(side, &headers, StatusCode::PAYLOAD_TOO_LARGE, &message);
+            let resp = render(side, &echo, StatusCode::PAYLOAD_TOO_LARGE, &message);
             return closing_unless(read_to_end, parts.version, resp);
         }
         BodyRead::Broken(reason) => {
             let message = format!("The request body could not be read: {reason}");
-            let resp = render(side, &headers, StatusCode::BAD_REQUEST, &message);
+            let resp = render(side, &echo, StatusCode::BAD_REQUEST, &message);
             return closing_unless(false, parts.version, resp);
         }
     };
     if let Some((status, message)) = over_limit(&parts) {
-        return render(side, &headers, status, &message);
+        return render(side, &echo, status, &message);
     }
     let req = Request::from_parts(parts, Body::from(body));
     let resp = match AssertUnwindSafe(next.run(req)).catch_unwind().await {
@@ -109,7 +87,7 @@ pub async fn enforce(req: Request, next: Next) -> Response {
             tracing::error!("a handler panicked on {method} {side:?}");
             return render(
                 side,
-                &headers,
+                &echo,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The mock failed while handling this request (a bug: please report it).",
             );
@@ -133,13 +111,20 @@ pub async fn enforce(req: Request, next: Next) -> Response {
         })
         .unwrap_or_default();
     let message = framework_message(status, &method, &detail);
-    let mut rendered = render(side, &headers, status, &message);
+    let mut rendered = render(side, &echo, status, &message);
     if let Some(allow) = parts.headers.get(header::ALLOW) {
         rendered.headers_mut().insert(header::ALLOW, allow.clone());
     }
     // What the inner layers said about the request (the journal's error, a fault's verdict).
     rendered.extensions_mut().extend(parts.extensions);
     rendered
+}
+
+/// The answer to a path no service has, or a service's path that names nothing: a bare 404,
+/// which `enforce` renders in the side's format. Each sub-router answers its part of the paths
+/// with it.
+pub async fn not_found() -> StatusCode {
+    StatusCode::NOT_FOUND
 }
 
 /// What reading a request body came to.
@@ -256,8 +241,29 @@ fn framework_message(status: StatusCode, method: &http::Method, detail: &str) ->
     }
 }
 
+/// What a refusal echoes of the request: its correlation headers and its query.
+pub struct Echo {
+    headers: HeaderMap,
+    query: Option<String>,
+}
+
+impl Echo {
+    fn of(req: &Request) -> Self {
+        let mut headers = HeaderMap::new();
+        for name in ["client-request-id", "x-ms-client-request-id"] {
+            if let Some(v) = req.headers().get(name) {
+                headers.insert(name, v.clone());
+            }
+        }
+        Echo {
+            headers,
+            query: req.uri().query().map(str::to_string),
+        }
+    }
+}
+
 /// Renders a refusal that no rule of the service produced, in the service's format.
-pub fn render(side: Side, headers: &HeaderMap, status: StatusCode, message: &str) -> Response {
+pub fn render(side: Side, echo: &Echo, status: StatusCode, message: &str) -> Response {
     let now = OffsetDateTime::now_utc();
     match side {
         Side::Login => {
@@ -265,43 +271,27 @@ pub fn render(side: Side, headers: &HeaderMap, status: StatusCode, message: &str
             // method the endpoint does not take), AADSTS50000 for our own failures, otherwise
             // AADSTS90023 InvalidRequest.
             let (code, error) = match status {
-                StatusCode::URI_TOO_LONG => (90015, "invalid_request"),
-                StatusCode::METHOD_NOT_ALLOWED => (900561, "invalid_request"),
-                s if s.is_server_error() => (50000, "server_error"),
-                _ => (90023, "invalid_request"),
+                StatusCode::URI_TOO_LONG => (90015, OAuthError::InvalidRequest),
+                StatusCode::METHOD_NOT_ALLOWED => (900561, OAuthError::InvalidRequest),
+                s if s.is_server_error() => (50000, OAuthError::ServerError),
+                _ => (90023, OAuthError::InvalidRequest),
             };
-            let correlation_id = headers
-                .get("client-request-id")
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| Uuid::parse_str(v).is_ok())
-                .map(str::to_string)
-                .unwrap_or_else(|| Uuid::new_v4().to_string());
-            let body = super::login::raw_error_body(code, error, message, &correlation_id, now);
-            (
-                status,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json; charset=utf-8"),
-                )],
-                body.to_string(),
-            )
-                .into_response()
+            let rendered = EntraError {
+                code: Some(code),
+                error: error.as_str(),
+                message,
+            };
+            let correlation_id = entra_json::correlation_id(&echo.headers, echo.query.as_deref());
+            entra_json::response(status, &rendered, &correlation_id, now)
         }
-        Side::Graph => {
-            let mut resp = error_response(
-                &GraphError::OData(message.to_string()),
-                &RequestIds::new(headers),
-                now,
-            );
-            *resp.status_mut() = status;
-            resp
-        }
-        Side::Control => (
+        Side::Graph => graph_json::error_response(
             status,
-            [(header::CONTENT_TYPE, "application/json")],
-            json!({"error": message}).to_string(),
-        )
-            .into_response(),
+            graph_json::ODATA_BAD_REQUEST,
+            message,
+            &RequestIds::new(&echo.headers),
+            now,
+        ),
+        Side::Control => control_json::error_response(status, message),
     }
 }
 
@@ -309,19 +299,11 @@ pub fn render(side: Side, headers: &HeaderMap, status: StatusCode, message: &str
 mod tests {
     use super::*;
 
-    #[test]
-    fn sides() {
-        assert_eq!(side_of("/contoso.com/oauth2/v2.0/token"), Side::Login);
-        assert_eq!(side_of("/v1.0/applications"), Side::Graph);
-        assert_eq!(side_of("/beta/me"), Side::Graph);
-        assert_eq!(side_of("/_mock/tenants"), Side::Control);
-        assert_eq!(side_of("/"), Side::Login);
-    }
-
     /// Regression: rewriting a bare answer lost its extensions, so a fault rule's
     /// `drop_connection` (a bare 503 carrying `DropConnection`) was answered instead of dropped.
     #[tokio::test]
     async fn a_dropped_connection_stays_dropped() {
+        use axum::response::IntoResponse;
         use tower::ServiceExt;
         let app = axum::Router::new()
             .route(
@@ -340,7 +322,7 @@ mod tests {
                     resp
                 }),
             )
-            .layer(axum::middleware::from_fn(enforce));
+            .layer(axum::middleware::from_fn_with_state(Side::Graph, enforce));
         let get = |path: &str| {
             http::Request::get(path)
                 .body(axum::body::Body::empty())
@@ -355,9 +337,13 @@ mod tests {
 
     #[test]
     fn login_refusals_are_aadsts_json() {
+        let echo = Echo {
+            headers: HeaderMap::new(),
+            query: None,
+        };
         let resp = render(
             Side::Login,
-            &HeaderMap::new(),
+            &echo,
             StatusCode::PAYLOAD_TOO_LARGE,
             "too large",
         );

@@ -1,145 +1,154 @@
-//! The login endpoints: instance and OpenID discovery, JWKS, the v1 and v2 token endpoints and
-//! user realm discovery, with Entra's error JSON for every refusal.
+//! The login endpoints on the wire: instance and OpenID discovery, JWKS, the v1 and v2 token
+//! endpoints and user realm discovery. The routes are declared once (`ROUTES`: path, operation,
+//! handler); `classify` names a request's operation from the route that matched, its tenant
+//! from the path and its client from the token form. Refusals are Entra's error JSON
+//! (`entra_json`).
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{MatchedPath, Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use base64::Engine;
+use entra_tenant::cloud::Cloud;
+use entra_tenant::login::{
+    self, Endpoint, Form, LoginError, OAuthError, TenantSegment, TokenRequest,
+};
+use entra_tenant::operation::Operation;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::macros::format_description;
-use uuid::Uuid;
 
-use crate::core::fixture::Cloud;
-use crate::core::login::{self, Endpoint, Form, TenantSegment, TokenRequest};
-use crate::core::login_error::LoginError;
+use super::entra_json;
+use super::limits;
+use super::observe::{Classified, NoTenant, Observed};
+use super::origin::base_url;
 use crate::state::{MockState, TenantHandle, lock};
 
-use super::base_url;
+/// One login route.
+struct LoginRoute {
+    path: &'static str,
+    operation: Operation,
+    handler: fn() -> MethodRouter<MockState>,
+}
 
+/// Every login route, as Entra has them.
+static ROUTES: [LoginRoute; 8] = [
+    LoginRoute {
+        path: "/common/discovery/instance",
+        operation: Operation::Discovery,
+        handler: || get(instance_discovery),
+    },
+    LoginRoute {
+        path: "/common/userrealm/{upn}",
+        operation: Operation::UserRealm,
+        handler: || get(user_realm),
+    },
+    LoginRoute {
+        path: "/{tenant}/.well-known/openid-configuration",
+        operation: Operation::Discovery,
+        handler: || get(openid_configuration_v1),
+    },
+    LoginRoute {
+        path: "/{tenant}/v2.0/.well-known/openid-configuration",
+        operation: Operation::Discovery,
+        handler: || get(openid_configuration_v2),
+    },
+    LoginRoute {
+        path: "/{tenant}/discovery/keys",
+        operation: Operation::Keys,
+        handler: || get(keys),
+    },
+    LoginRoute {
+        path: "/{tenant}/discovery/v2.0/keys",
+        operation: Operation::Keys,
+        handler: || get(keys),
+    },
+    LoginRoute {
+        path: "/{tenant}/oauth2/token",
+        operation: Operation::Token,
+        handler: || post(token_v1),
+    },
+    LoginRoute {
+        path: "/{tenant}/oauth2/v2.0/token",
+        operation: Operation::Token,
+        handler: || post(token_v2),
+    },
+];
+
+/// The login side: every path that is not another side's is the login service's, so its router
+/// also answers the paths no service has.
 pub fn routes() -> Router<MockState> {
-    Router::new()
-        .route("/common/discovery/instance", get(instance_discovery))
-        .route("/common/userrealm/{upn}", get(user_realm))
-        .route(
-            "/{tenant}/.well-known/openid-configuration",
-            get(openid_configuration_v1),
-        )
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(openid_configuration_v2),
-        )
-        .route("/{tenant}/discovery/keys", get(keys))
-        .route("/{tenant}/discovery/v2.0/keys", get(keys))
-        .route("/{tenant}/oauth2/token", post(token_v1))
-        .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, r| {
+            router.route(r.path, (r.handler)())
+        })
+        .fallback(limits::not_found)
 }
 
-/// A login-side failure rendered as Entra renders it.
-pub struct LoginFailure {
-    pub error: LoginError,
-    /// Discovery answers an unknown tenant with `invalid_tenant` where the token endpoint says
-    /// `invalid_request`.
-    pub error_override: Option<&'static str>,
-    pub correlation_id: Option<String>,
-    /// The tenant's time, when the request reached a tenant.
-    pub at: Option<OffsetDateTime>,
-}
+/// How the login side is observed.
+pub const OBSERVED: Observed = Observed {
+    classify,
+    fault_error: entra_json::fault_error,
+    inject: entra_json::injected,
+};
 
-impl From<LoginError> for LoginFailure {
-    fn from(error: LoginError) -> Self {
-        LoginFailure {
-            error,
-            error_override: None,
-            correlation_id: None,
-            at: None,
+/// The operation of the route that matched, the tenant the path names (the user realm's
+/// domain, or the first segment) and the client the token form names.
+fn classify(state: &MockState, parts: &mut Parts, body: &Bytes) -> Classified {
+    let operation = parts.extensions.get::<MatchedPath>().and_then(|matched| {
+        ROUTES
+            .iter()
+            .find(|r| r.path == matched.as_str())
+            .map(|r| r.operation)
+    });
+    let segs: Vec<&str> = parts
+        .uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .collect();
+    let tenant = match segs.as_slice() {
+        [c, u, upn] if c.eq_ignore_ascii_case("common") && u.eq_ignore_ascii_case("userrealm") => {
+            let decoded = percent_encoding::percent_decode_str(upn)
+                .decode_utf8_lossy()
+                .into_owned();
+            decoded.rsplit_once('@').and_then(|(_, d)| state.find(d))
         }
+        [first, ..] => state.find(first),
+        [] => None,
+    };
+    let client_id = (operation == Some(Operation::Token))
+        .then(|| {
+            form_urlencoded::parse(body)
+                .find(|(k, _)| k == "client_id")
+                .map(|(_, v)| v.into_owned())
+        })
+        .flatten();
+    Classified {
+        operation,
+        tenant: tenant.ok_or(NoTenant::Unknown),
+        client_id,
     }
 }
 
-/// Entra's `timestamp` format: `yyyy-MM-dd HH:mm:ssZ`.
-fn entra_timestamp(t: OffsetDateTime) -> String {
-    let base = t
-        .format(format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second]"
-        ))
-        .unwrap_or_default();
-    format!("{base}Z")
-}
-
-/// The one place a `LoginError` becomes bytes on the wire.
-pub fn error_body(
-    error: &LoginError,
-    error_value: &str,
-    correlation_id: &str,
-    now: OffsetDateTime,
-) -> Value {
-    raw_error_body(
-        error.code(),
-        error_value,
-        &error.message(),
-        correlation_id,
-        now,
-    )
-}
-
-/// Entra's error JSON for any AADSTS code and message: what `error_body` renders for the rule
-/// table, and `limits` for refusals that happen before any rule (oversized or unreadable
-/// requests).
-pub fn raw_error_body(
-    code: u32,
-    error_value: &str,
-    message: &str,
-    correlation_id: &str,
-    now: OffsetDateTime,
-) -> Value {
-    let trace_id = Uuid::new_v4().to_string();
-    let timestamp = entra_timestamp(now);
-    json!({
-        "error": error_value,
-        "error_description": format!(
-            "AADSTS{code}: {message}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}"
-        ),
-        "error_codes": [code],
-        "timestamp": timestamp,
-        "trace_id": trace_id,
-        "correlation_id": correlation_id,
-        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
-    })
-}
-
-impl IntoResponse for LoginFailure {
-    fn into_response(self) -> Response {
-        let correlation_id = self
-            .correlation_id
-            .unwrap_or_else(|| Uuid::new_v4().to_string());
-        let error_value = self.error_override.unwrap_or(self.error.error());
-        let now = self.at.unwrap_or_else(OffsetDateTime::now_utc);
-        let body = error_body(&self.error, error_value, &correlation_id, now);
-        let status = StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut resp = (status, json_headers(), body.to_string()).into_response();
-        resp.extensions_mut().insert(self.error);
-        resp
-    }
-}
-
-fn json_headers() -> [(header::HeaderName, HeaderValue); 4] {
-    [
-        (
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        ),
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store, no-cache"),
-        ),
-        (header::PRAGMA, HeaderValue::from_static("no-cache")),
-        (header::EXPIRES, HeaderValue::from_static("-1")),
-    ]
+/// A request for every route (method and path) on `tenant`, for tests that walk the table.
+#[cfg(test)]
+pub(super) fn examples(tenant: &str, upn: &str) -> Vec<(http::Method, String)> {
+    ROUTES
+        .iter()
+        .map(|r| {
+            let method = if r.operation == Operation::Token {
+                http::Method::POST
+            } else {
+                http::Method::GET
+            };
+            let path = r.path.replace("{tenant}", tenant).replace("{upn}", upn);
+            (method, path)
+        })
+        .collect()
 }
 
 fn metadata_response(body: Value) -> Response {
@@ -163,23 +172,6 @@ fn metadata_response(body: Value) -> Response {
         .into_response()
 }
 
-/// The correlation id a client sent (`client-request-id`), echoed in errors as Entra does.
-fn correlation_id(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    let from_header = ["client-request-id", "x-ms-client-request-id"]
-        .iter()
-        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
-        .map(str::to_string);
-    from_header
-        .or_else(|| {
-            query.and_then(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "client-request-id")
-                    .map(|(_, v)| v.into_owned())
-            })
-        })
-        .filter(|v| Uuid::parse_str(v).is_ok())
-}
-
 /// Finds the tenant a path segment names, or the AADSTS error Entra gives.
 fn resolve_tenant(state: &MockState, segment: &str) -> Result<Option<TenantHandle>, LoginError> {
     match login::classify_tenant_segment(segment)? {
@@ -195,17 +187,33 @@ fn resolve_tenant(state: &MockState, segment: &str) -> Result<Option<TenantHandl
     }
 }
 
-fn discovery_failure(error: LoginError) -> LoginFailure {
-    let error_override = matches!(
+/// A refused discovery request. Discovery answers an unknown tenant with `invalid_tenant`
+/// where the token endpoint says `invalid_request`.
+struct DiscoveryRefusal {
+    error: LoginError,
+    correlation_id: String,
+}
+
+fn discovery_refusal(error: LoginError, parts: &Parts) -> DiscoveryRefusal {
+    DiscoveryRefusal {
         error,
-        LoginError::TenantNotFound { .. } | LoginError::InvalidTenantIdentifier { .. }
-    )
-    .then_some("invalid_tenant");
-    LoginFailure {
-        error,
-        error_override,
-        correlation_id: None,
-        at: None,
+        correlation_id: entra_json::correlation_id(&parts.headers, parts.uri.query()),
+    }
+}
+
+impl IntoResponse for DiscoveryRefusal {
+    fn into_response(self) -> Response {
+        let error_override = matches!(
+            self.error,
+            LoginError::TenantNotFound { .. } | LoginError::InvalidTenantIdentifier { .. }
+        )
+        .then_some(OAuthError::InvalidTenant);
+        entra_json::refusal(
+            self.error,
+            error_override,
+            &self.correlation_id,
+            OffsetDateTime::now_utc(),
+        )
     }
 }
 
@@ -255,8 +263,12 @@ struct Discovery {
     cloud: Cloud,
 }
 
-fn discovery(state: &MockState, segment: &str, parts: &Parts) -> Result<Discovery, LoginFailure> {
-    let handle = resolve_tenant(state, segment).map_err(discovery_failure)?;
+fn discovery(
+    state: &MockState,
+    segment: &str,
+    parts: &Parts,
+) -> Result<Discovery, DiscoveryRefusal> {
+    let handle = resolve_tenant(state, segment).map_err(|e| discovery_refusal(e, parts))?;
     let base = base_url(parts);
     let host = base
         .split_once("://")
@@ -286,7 +298,7 @@ async fn openid_configuration_v2(
     State(state): State<MockState>,
     Path(segment): Path<String>,
     parts: Parts,
-) -> Result<Response, LoginFailure> {
+) -> Result<Response, DiscoveryRefusal> {
     let Discovery {
         base,
         host,
@@ -325,7 +337,7 @@ async fn openid_configuration_v1(
     State(state): State<MockState>,
     Path(segment): Path<String>,
     parts: Parts,
-) -> Result<Response, LoginFailure> {
+) -> Result<Response, DiscoveryRefusal> {
     let Discovery {
         base: _,
         host,
@@ -365,12 +377,13 @@ async fn keys(
     State(state): State<MockState>,
     Path(segment): Path<String>,
     parts: Parts,
-) -> Result<Response, LoginFailure> {
+) -> Result<Response, DiscoveryRefusal> {
     let base = base_url(&parts);
-    let tenants = match resolve_tenant(&state, &segment).map_err(discovery_failure)? {
-        Some(t) => vec![t],
-        None => state.tenants(),
-    };
+    let tenants =
+        match resolve_tenant(&state, &segment).map_err(|e| discovery_refusal(e, &parts))? {
+            Some(t) => vec![t],
+            None => state.tenants(),
+        };
     let keys: Vec<Value> = tenants
         .iter()
         .map(|h| {
@@ -447,7 +460,7 @@ fn token(
     body: Bytes,
     endpoint: Endpoint,
 ) -> Response {
-    let correlation_id = correlation_id(&parts.headers, parts.uri.query());
+    let correlation_id = entra_json::correlation_id(&parts.headers, parts.uri.query());
     // Entra reads the body as a form whatever the Content-Type says; a JSON body simply lacks
     // the form fields and fails on the first required one.
     let form = if is_form(&parts.headers) {
@@ -486,14 +499,13 @@ fn token(
         Ok(login::token_response(&grant, &key))
     };
     match outcome() {
-        Ok(body) => (StatusCode::OK, json_headers(), body.to_string()).into_response(),
-        Err(error) => LoginFailure {
+        Ok(body) => (StatusCode::OK, entra_json::json_headers(), body.to_string()).into_response(),
+        Err(error) => entra_json::refusal(
             error,
-            error_override: None,
-            correlation_id,
-            at: tenant_time,
-        }
-        .into_response(),
+            None,
+            &correlation_id,
+            tenant_time.unwrap_or_else(OffsetDateTime::now_utc),
+        ),
     }
 }
 

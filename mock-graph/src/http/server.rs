@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use super::ConnectionInfo;
+use super::origin::ConnectionInfo;
 
 /// A response carrying this extension is not sent: the connection is closed instead, as a
 /// fault rule's `drop_connection` asks.

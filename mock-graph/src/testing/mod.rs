@@ -1,18 +1,22 @@
-//! A mock on `127.0.0.1:0` over real HTTPS, for tests: one call to start, dropped to stop.
+//! Test support: a mock on `127.0.0.1:0` over real HTTPS, one call to start, dropped to stop.
 //! Its state is the same `MockState` the handlers use, so a test can arrange the tenant
 //! directly (register an application, add a certificate, move the clock) and then talk HTTP.
+//! Test certificates come from `entra_tenant::testing` (re-exported here), with
+//! [`GenerateAsync`] to make them off the async workers.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
-use crate::core::fixture::TenantFixture;
-use crate::core::ids::TenantId;
-use crate::core::signing::{SigningKey, SigningKeyFixture};
-use crate::core::tenant::Tenant;
 use crate::serve;
 use crate::state::MockState;
+use entra_tenant::fixture::TenantFixture;
+use entra_tenant::ids::TenantId;
+use entra_tenant::signing::{SigningKey, SigningKeyFixture};
+use entra_tenant::tenant::Tenant;
 
 /// A running mock. Stops when dropped.
 pub struct TestServer {
@@ -99,5 +103,47 @@ impl Drop for TestServer {
     }
 }
 
-mod certificate;
-pub use certificate::{Alg, TestCertificate};
+pub use entra_tenant::testing::{Alg, TestCertificate};
+
+/// [`TestCertificate::generate`] on tokio's blocking pool. RSA key generation takes 50 to 500 ms
+/// of CPU; done on an async worker it stalls every other task of the runtime (the in-process
+/// mocks' TLS handshakes among them) for that long, so async tests use this. (The certificate
+/// itself lives in `entra-tenant`, which knows no async runtime.)
+pub trait GenerateAsync: Sized {
+    fn generate_async(
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> impl Future<Output = anyhow::Result<Self>> + Send;
+}
+
+impl GenerateAsync for TestCertificate {
+    async fn generate_async(
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> anyhow::Result<Self> {
+        tokio::task::spawn_blocking(move || Self::generate(not_before, not_after)).await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Regression (suite under load): harness steps made their keys on the async workers and
+    /// held up the in-process mocks' TLS handshakes past the server's limit. A task spawned
+    /// before the call runs before the call returns only if the call yields while the key is
+    /// made (one-thread runtime).
+    #[tokio::test(flavor = "current_thread")]
+    async fn generate_async_leaves_the_runtime_free() {
+        let other_task_ran = Arc::new(AtomicBool::new(false));
+        let flag = other_task_ran.clone();
+        tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        let now = OffsetDateTime::now_utc();
+        TestCertificate::generate_async(now, now + time::Duration::days(1))
+            .await
+            .expect("certificate");
+        assert!(other_task_ran.load(Ordering::SeqCst));
+    }
+}

@@ -1,17 +1,17 @@
 //! Shared helpers of the Graph, service and control-plane tests: a mock over real HTTPS, a
-//! client that trusts its CA, tokens from the real token endpoint, test certificates with
-//! their keys, proofs of possession, and one `call` helper that every test goes through.
+//! client that trusts its CA, tokens from the real token endpoint, test certificates (the
+//! shared `TestCertificate`, with the Graph bodies these tests send), proofs of possession, and
+//! one `call` helper that every test goes through.
 
 #![allow(dead_code)]
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::RSA_PKCS1_SHA256;
+use std::ops::Deref;
+
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mock_graph::core::fixture::TenantFixture;
-use mock_graph::core::ids::{ObjectId, Thumbprint};
-use mock_graph::testing::TestServer;
+use mock_graph::core::ids::ObjectId;
+use mock_graph::testing::{Alg, TestCertificate, TestServer};
 use reqwest::Method;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -246,11 +246,20 @@ pub fn claims(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("json")
 }
 
-/// A test certificate and its private key (RSA 2048, SHA-256).
+/// A test certificate and its private key (RSA 2048, SHA-256): the shared
+/// `TestCertificate` (every method of it through `Deref`), with the private key's PKCS#8 bytes
+/// and the Graph bodies these tests send.
 pub struct TestCert {
-    pub der: Vec<u8>,
     pub pkcs8: Vec<u8>,
-    key: KeyPair,
+    cert: TestCertificate,
+}
+
+impl Deref for TestCert {
+    type Target = TestCertificate;
+
+    fn deref(&self) -> &TestCertificate {
+        &self.cert
+    }
 }
 
 impl TestCert {
@@ -260,73 +269,32 @@ impl TestCert {
     }
 
     pub fn valid(cn: &str, not_before: OffsetDateTime, not_after: OffsetDateTime) -> TestCert {
-        let key = KeyPair::generate(KeySize::Rsa2048).expect("RSA key");
-        let pkcs8 = key.as_der().expect("pkcs8").as_ref().to_vec();
-        let signer = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
-            &rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.clone()),
-            &rcgen::PKCS_RSA_SHA256,
-        )
-        .expect("rcgen key");
-        let mut params = rcgen::CertificateParams::default();
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, cn);
-        params.not_before = not_before;
-        params.not_after = not_after;
-        let der = params
-            .self_signed(&signer)
-            .expect("certificate")
-            .der()
-            .to_vec();
-        TestCert { der, pkcs8, key }
+        Self::wrap(TestCertificate::generate_named(cn, not_before, not_after).expect("certificate"))
     }
 
     /// A certificate from shipped DER and PKCS#8 bytes.
     pub fn from_parts(der: Vec<u8>, pkcs8: Vec<u8>) -> TestCert {
-        let key = KeyPair::from_pkcs8(&pkcs8).expect("pkcs8");
-        TestCert { der, pkcs8, key }
+        Self::wrap(TestCertificate::from_der(der, &pkcs8).expect("pkcs8"))
     }
 
+    fn wrap(cert: TestCertificate) -> TestCert {
+        let pkcs8 = cert.private_key_pkcs8().expect("pkcs8");
+        TestCert { pkcs8, cert }
+    }
+
+    /// The certificate in standard base64, as Graph's `key` property takes it.
     pub fn key_b64(&self) -> String {
-        STANDARD.encode(&self.der)
+        self.x5c()
     }
 
-    pub fn x5t(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Thumbprint::sha1_of(&self.der).as_bytes())
-    }
-
-    pub fn x5t_s256(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Thumbprint::sha256_of(&self.der).as_bytes())
-    }
-
-    pub fn sha1_hex(&self) -> String {
-        Thumbprint::sha1_of(&self.der).to_hex()
-    }
-
+    /// An RS256 signature over `input`.
     pub fn sign(&self, input: &[u8]) -> Vec<u8> {
-        let mut sig = vec![0u8; self.key.public_modulus_len()];
-        self.key
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                input,
-                &mut sig,
-            )
-            .expect("sign");
-        sig
+        self.sign_bytes(input, Alg::Rs256)
     }
 
+    /// A JWT of `header` and `claims` as given, signed RS256.
     pub fn jwt(&self, header: Value, claims: Value) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(self.sign(input.as_bytes()))
-        )
+        self.cert.sign(&header, &claims, Alg::Rs256)
     }
 
     /// A proof of possession for addKey/removeKey on `object_id`, valid for ten minutes.

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cucumber::{given, then, when};
-use mock_graph::testing::{Alg, TestCertificate};
+use mock_graph::testing::{Alg, GenerateAsync as _, TestCertificate};
 use serde_json::{Value, json};
 use time::Duration;
 use time::format_description::well_known::Rfc3339;

@@ -33,6 +33,8 @@ use anyhow::{Context as _, anyhow, bail, ensure};
 use cucumber::{given, then, when};
 use mock_graph::core::clock::VirtualClock;
 use mock_graph::core::journal::JournalEntry;
+use mock_graph::core::operation::Operation;
+use mock_graph::testing::GenerateAsync as _;
 use time::{Duration, OffsetDateTime};
 
 use crate::harness::world::EntraWorld;
@@ -180,7 +182,7 @@ pub fn snapshot(w: &EntraWorld) -> anyhow::Result<Before> {
         certificate,
         tenant_keys,
         events: srv.event_log().all()?.len(),
-        requests: w.mock().with_tenant(|t| t.journal.len()),
+        requests: w.mock().with_tenant(|t| t.controls.journal.len()),
     })
 }
 
@@ -194,7 +196,7 @@ fn effects_since(w: &EntraWorld, before: &Before) -> anyhow::Result<Effects> {
         .collect();
     let requests = w
         .mock()
-        .with_tenant(|t| t.journal.entries())
+        .with_tenant(|t| t.controls.journal.entries())
         .into_iter()
         .skip(before.requests)
         .collect();
@@ -907,7 +909,7 @@ fn tenant_app(w: &EntraWorld) -> anyhow::Result<mock_graph::core::directory::App
         .ok_or_else(|| anyhow!("the sync server has no application"))?;
     let app_id: mock_graph::core::ids::AppId = app.application_app_id.as_str().parse()?;
     w.mock()
-        .with_tenant(|t| t.application_by_app_id(app_id).cloned())
+        .with_tenant(|t| t.directory.application_by_app_id(app_id).cloned())
         .ok_or_else(|| anyhow!("the tenant has no application {app_id}"))
 }
 
@@ -940,10 +942,17 @@ async fn app_named(w: &mut EntraWorld) -> anyhow::Result<()> {
 async fn app_holds(w: &mut EntraWorld, role: String) -> anyhow::Result<()> {
     let app = tenant_app(w)?;
     let held = w.mock().with_tenant(|t| {
-        let sp = t.service_principal_by_app_id(app.app_id).map(|s| s.id);
-        t.service_principals
+        let sp = t
+            .directory
+            .service_principal_by_app_id(app.app_id)
+            .map(|s| s.id);
+        t.directory
+            .service_principals
             .iter()
-            .flat_map(|r| sp.map(|sp| t.granted_app_roles(sp, r)).unwrap_or_default())
+            .flat_map(|r| {
+                sp.map(|sp| t.directory.granted_app_roles(sp, r))
+                    .unwrap_or_default()
+            })
             .collect::<Vec<_>>()
     });
     ensure!(held.contains(&role), "the sync application holds {held:?}");
@@ -1016,21 +1025,24 @@ fn of_resource(w: &EntraWorld, resource: &str) -> anyhow::Result<OfResource> {
         .sum();
     w.mock().with_tenant(|t| {
         let sp = t
+            .directory
             .service_principal_by_app_id(app.app_id)
             .map(|s| s.id)
             .ok_or_else(|| anyhow!("the sync application has no service principal"))?;
-        let target = t.service_principal_by_app_id(resource);
+        let target = t.directory.service_principal_by_app_id(resource);
         let assignments = t
+            .directory
             .app_role_assignments
             .iter()
             .filter(|a| a.principal_id == sp)
             .filter(|a| {
-                t.service_principal(a.resource_id)
+                t.directory
+                    .service_principal(a.resource_id)
                     .is_some_and(|r| r.app_id == resource)
             })
             .count();
         Ok(OfResource {
-            granted: target.map(|r| t.granted_app_roles(sp, r)),
+            granted: target.map(|r| t.directory.granted_app_roles(sp, r)),
             assignments,
             declared,
         })
@@ -1157,7 +1169,9 @@ async fn run_did_nothing(w: &mut EntraWorld) -> anyhow::Result<()> {
         effects
             .requests
             .iter()
-            .map(|r| r.operation.clone().unwrap_or_else(|| r.path.clone()))
+            .map(|r| r
+                .operation
+                .map_or_else(|| r.path.clone(), |o| o.to_string()))
             .collect::<Vec<_>>()
     );
     let srv = sync(w);
@@ -1248,7 +1262,7 @@ fn exports(w: &mut EntraWorld) -> Vec<JournalEntry> {
     sync(w)
         .cycle_requests
         .iter()
-        .filter(|r| r.operation.as_deref() == Some("adsync.export"))
+        .filter(|r| r.operation == Some(Operation::AdsyncExport))
         .cloned()
         .collect()
 }
@@ -1504,7 +1518,7 @@ async fn app_has_only(w: &mut EntraWorld, app: String, cert: String) -> anyhow::
     let app_id: mock_graph::core::ids::AppId = app_id.as_str().parse()?;
     let keys = w
         .mock()
-        .with_tenant(|t| t.application_by_app_id(app_id).cloned())
+        .with_tenant(|t| t.directory.application_by_app_id(app_id).cloned())
         .ok_or_else(|| anyhow!("the tenant has no application {app}"))?
         .key_credentials;
     let hashes: Vec<String> = keys
@@ -1670,7 +1684,7 @@ async fn lag_role_assignments(w: &mut EntraWorld, minutes: u64) -> anyhow::Resul
 fn add_fault(w: &mut EntraWorld, rule: serde_json::Value) -> anyhow::Result<()> {
     let spec: mock_graph::core::faults::FaultSpec = serde_json::from_value(rule)?;
     w.mock()
-        .with_tenant(|t| t.faults.add(spec))
+        .with_tenant(|t| t.controls.faults.add(spec))
         .map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }
@@ -1739,7 +1753,7 @@ async fn remove_named_key(w: &mut EntraWorld) -> anyhow::Result<()> {
 async fn revoke(w: &mut EntraWorld) -> anyhow::Result<()> {
     let app = tenant_app(w)?;
     let removed = w.mock().with_tenant(|t| {
-        t.application_mut(app.id).map(|a| {
+        t.directory.application_mut(app.id).map(|a| {
             let n = a.key_credentials.len();
             a.key_credentials.clear();
             n
@@ -1913,7 +1927,8 @@ fn sync_account_users(
 ) -> Vec<(mock_graph::core::ids::ObjectId, String)> {
     let prefix = prefix.to_ascii_lowercase();
     w.mock().with_tenant(|t| {
-        t.users
+        t.directory
+            .users
             .iter()
             .filter(|u| {
                 u.user_principal_name
@@ -1933,7 +1948,8 @@ async fn user_with_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result<()
     };
     let id = *id;
     let has = w.mock().with_tenant(|t| {
-        t.directory_roles_of(id)
+        t.directory
+            .directory_roles_of(id)
             .contains(&mock_graph::core::roles::DIRECTORY_SYNCHRONIZATION_ACCOUNTS)
     });
     ensure!(
@@ -1957,7 +1973,7 @@ async fn user_without_role(w: &mut EntraWorld, prefix: String) -> anyhow::Result
         bail!("expected one user {prefix}* in the tenant, found {users:?}");
     };
     let id = *id;
-    let roles = w.mock().with_tenant(|t| t.directory_roles_of(id));
+    let roles = w.mock().with_tenant(|t| t.directory.directory_roles_of(id));
     ensure!(roles.is_empty(), "{prefix} holds {roles:?}");
     Ok(())
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cucumber::{given, then, when};
 use mock_graph::core::ids::Thumbprint;
-use mock_graph::testing::{Alg, TestCertificate};
+use mock_graph::testing::{Alg, GenerateAsync as _, TestCertificate};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -42,8 +42,15 @@ async fn fixture_application(w: &mut EntraWorld, name: String, key: String) -> a
     let (app_id, object_id, service_principal_id) = w
         .mock()
         .with_tenant(|t| {
-            let app = t.applications.iter().find(|a| a.display_name == name)?;
-            let sp = t.service_principal_by_app_id(app.app_id).map(|s| s.id);
+            let app = t
+                .directory
+                .applications
+                .iter()
+                .find(|a| a.display_name == name)?;
+            let sp = t
+                .directory
+                .service_principal_by_app_id(app.app_id)
+                .map(|s| s.id);
             Some((app.app_id, app.id, sp))
         })
         .ok_or_else(|| anyhow::anyhow!("the fixture has no application named {name:?}"))?;
@@ -130,7 +137,8 @@ fn add_secret(w: &mut EntraWorld, name: &str, secret: &str, expires_in_days: i64
             end_date_time: end,
             secret_text: secret.to_string(),
         };
-        t.application_mut(object_id)
+        t.directory
+            .application_mut(object_id)
             .expect("registered application")
             .password_credentials
             .push(credential);

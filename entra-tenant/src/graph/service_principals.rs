@@ -1,0 +1,206 @@
+//! Service principals: Graph's view of them, lookup by object id or `(appId='...')`, and the
+//! create / get / list / update / delete rules. Removing one removes what refers to it (app role
+//! assignments, permission grants, role assignments).
+
+use serde_json::{Value, json};
+
+use super::auth::{Caller, Need, authorize};
+use super::error::GraphError;
+use super::keys;
+use super::payload::{self, passed_over};
+use super::query::{Filterable, Object, QueryOptions, select, to_object};
+use super::request::{Collection, Context, EntitySet, Key, Outcome, Reply};
+use crate::directory::ServicePrincipal;
+use crate::ids::{AppId, ObjectId};
+use crate::tenant::Tenant;
+
+pub const SERVICE_PRINCIPAL_TYPE: &str = "microsoft.graph.servicePrincipal";
+
+pub const SERVICE_PRINCIPAL_FILTER: Filterable = Filterable {
+    type_name: SERVICE_PRINCIPAL_TYPE,
+    eq: &[
+        "id",
+        "appId",
+        "displayName",
+        "servicePrincipalType",
+        "accountEnabled",
+    ],
+    starts_with: &["displayName"],
+};
+
+/// Properties of the Graph type that the mock does not model; `$select` returns them null.
+pub const SERVICE_PRINCIPAL_EXTRA: &[&str] = &[
+    "alternativeNames",
+    "appDescription",
+    "description",
+    "homepage",
+    "loginUrl",
+    "logoutUrl",
+    "notes",
+    "oauth2PermissionScopes",
+    "passwordCredentials",
+    "replyUrls",
+    "verifiedPublisher",
+    "preferredSingleSignOnMode",
+];
+
+/// Writable properties Graph has but the mock ignores (kept out of the "unknown property" error).
+const SERVICE_PRINCIPAL_IGNORED: &[&str] = &[
+    "appRoleAssignmentRequired",
+    "description",
+    "homepage",
+    "loginUrl",
+    "logoutUrl",
+    "notes",
+    "notificationEmailAddresses",
+    "preferredSingleSignOnMode",
+    "replyUrls",
+    "tags",
+];
+
+pub fn service_principal_view(s: &ServicePrincipal, with_keys: bool) -> Object {
+    let mut o = to_object(s);
+    o.remove("isPublicClient");
+    keys::hide_keys(&mut o, with_keys);
+    o.insert("appDisplayName".into(), json!(s.display_name));
+    o.insert("deletedDateTime".into(), Value::Null);
+    o.insert("tags".into(), json!([]));
+    o
+}
+
+/// The service principal a key names, by object id or `(appId='...')`.
+pub fn find_service_principal<'t>(
+    t: &'t Tenant,
+    key: &Key,
+) -> Result<&'t ServicePrincipal, GraphError> {
+    let d = &t.directory;
+    key.find_by_id_or_app_id(
+        SERVICE_PRINCIPAL_TYPE,
+        |id| d.service_principal(id),
+        |app_id| d.service_principal_by_app_id(app_id),
+    )
+}
+
+fn unknown_property(name: &str) -> GraphError {
+    GraphError::UnknownProperty {
+        name: name.to_string(),
+        type_name: SERVICE_PRINCIPAL_TYPE,
+    }
+}
+
+/// Removes a service principal and every reference to it.
+pub(super) fn remove_service_principal(t: &mut Tenant, sp: ObjectId) {
+    let d = &mut t.directory;
+    d.service_principals.retain(|s| s.id != sp);
+    d.app_role_assignments
+        .retain(|a| a.principal_id != sp && a.resource_id != sp);
+    d.oauth2_permission_grants
+        .retain(|g| g.client_id != sp && g.resource_id != sp);
+    d.role_assignments.retain(|r| r.principal_id != sp);
+}
+
+pub fn get_service_principal(t: &Tenant, caller: &Caller, key: &Key, q: &QueryOptions) -> Outcome {
+    authorize(t, caller, Need::ReadApplications)?;
+    let s = find_service_principal(t, key)?;
+    let view = service_principal_view(s, q.selects("keyCredentials"));
+    Ok(Reply::entity(
+        Context::selected(EntitySet::Collection(Collection::ServicePrincipals), q),
+        select(view, q, SERVICE_PRINCIPAL_TYPE, SERVICE_PRINCIPAL_EXTRA)?,
+    ))
+}
+
+pub fn list_service_principals(t: &Tenant, caller: &Caller) -> Result<Vec<Object>, GraphError> {
+    authorize(t, caller, Need::ReadApplications)?;
+    Ok(t.directory
+        .service_principals
+        .iter()
+        .map(|s| service_principal_view(s, false))
+        .collect())
+}
+
+pub fn create_service_principal(t: &mut Tenant, caller: &Caller, body: &Value) -> Outcome {
+    let obj = payload::object(body)?;
+    for k in obj.keys() {
+        if !(k == "appId" || k == "accountEnabled" || passed_over(k, SERVICE_PRINCIPAL_IGNORED)) {
+            return Err(unknown_property(k));
+        }
+    }
+    let app_id_text = obj
+        .get("appId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| GraphError::invalid_on("appId", "ServicePrincipal"))?;
+    let invalid = || GraphError::NoSuchApplication {
+        app_id: app_id_text.to_string(),
+    };
+    let app_id = AppId(payload::guid(app_id_text).map_err(|_| invalid())?);
+    let app = t
+        .directory
+        .application_by_app_id(app_id)
+        .ok_or_else(invalid)?;
+    authorize(t, caller, Need::WriteApplication(Some(app)))?;
+    if t.directory.service_principal_by_app_id(app_id).is_some() {
+        return Err(GraphError::ServicePrincipalNameInUse {
+            app_id: app_id.to_string(),
+        });
+    }
+    let mut sp = ServicePrincipal::for_application(
+        ObjectId::new_random(),
+        app_id,
+        &app.display_name,
+        t.id.0,
+    );
+    sp.account_enabled = obj
+        .get("accountEnabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let view = service_principal_view(&sp, false);
+    t.directory.service_principals.push(sp);
+    Ok(Reply::created(
+        Context::whole(EntitySet::Collection(Collection::ServicePrincipals)),
+        view,
+    ))
+}
+
+pub fn update_service_principal(
+    t: &mut Tenant,
+    caller: &Caller,
+    key: &Key,
+    body: &Value,
+) -> Outcome {
+    let sp = find_service_principal(t, key)?;
+    authorize(t, caller, Need::WriteServicePrincipal(Some(sp)))?;
+    let (mut name, mut enabled, mut creds) = (None, None, None);
+    for (k, v) in payload::object(body)? {
+        match k.as_str() {
+            "displayName" => name = Some(payload::string(v, k)?),
+            "accountEnabled" => enabled = Some(v.as_bool().ok_or_else(|| GraphError::invalid(k))?),
+            "keyCredentials" => creds = Some(keys::replace_collection(v, &sp.key_credentials)?),
+            "id" | "appId" | "appOwnerOrganizationId" | "servicePrincipalType" => {
+                return Err(GraphError::ReadOnlyProperty { name: k.clone() });
+            }
+            _ if passed_over(k, SERVICE_PRINCIPAL_IGNORED) => {}
+            _ => return Err(unknown_property(k)),
+        }
+    }
+    let id = sp.id;
+    if let Some(s) = t.directory.service_principal_mut(id) {
+        if let Some(n) = name {
+            s.display_name = n;
+        }
+        if let Some(e) = enabled {
+            s.account_enabled = e;
+        }
+        if let Some(c) = creds {
+            s.key_credentials = c;
+        }
+    }
+    Ok(Reply::NoContent)
+}
+
+pub fn delete_service_principal(t: &mut Tenant, caller: &Caller, key: &Key) -> Outcome {
+    let sp = find_service_principal(t, key)?;
+    authorize(t, caller, Need::WriteServicePrincipal(Some(sp)))?;
+    let id = sp.id;
+    remove_service_principal(t, id);
+    Ok(Reply::NoContent)
+}
