@@ -195,6 +195,16 @@ impl SyncServer {
                 }
                 .into());
             }
+            // Nor can it once the certificate was revoked (its credential removed from the
+            // application): the token addKey needs is refused. Asked before anything is made,
+            // so that the refusal leaves the server as it was.
+            let tenant = Self::tenant(&config)?;
+            let client = self.token_client(&tenant);
+            let resource = client.endpoints().graph_resource().to_owned();
+            client
+                .app_token(&self.credential(app)?, &resource)
+                .await
+                .map_err(|e| cannot_add_key(e.into()))?;
         }
         let new = match new_certificate {
             Some(hash) => byoc_side(hash),
@@ -256,6 +266,14 @@ impl SyncServer {
                         // the next run may send it (Adding would make it give the certificate
                         // up).
                         Err(e) if !add_may_have_happened(&e) => {
+                            // A rotation this command started whose add was refused (the
+                            // sign-in may not change the application) leaves the server as it
+                            // found it: the new managed certificate goes, and the journal.
+                            if !resumed && journal.abandoned.is_empty() && is_refusal(&e) {
+                                file.remove()?;
+                                self.retire_certificate(&journal.new)?;
+                                return Err(e);
+                            }
                             journal.step = RotationStep::Created;
                             file.save(&journal)?;
                             return Err(e);
@@ -808,6 +826,19 @@ fn app_object_id(app: &ApplicationIdentity) -> Result<ObjectId, LifecycleError> 
     app.application_object_id
         .clone()
         .ok_or_else(|| Precondition::ObjectIdUnknown.into())
+}
+
+/// Whether `e` is the tenant's (or the client's own) refusal rather than a failure to reach
+/// it: trying again later, as it is, would be refused again.
+fn is_refusal(e: &LifecycleError) -> bool {
+    match e {
+        LifecycleError::Precondition(_) => true,
+        LifecycleError::Graph(g) => matches!(
+            g.as_ref(),
+            GraphError::Service(s) if (400..500).contains(&s.status) && s.status != 429
+        ),
+        _ => false,
+    }
 }
 
 /// Whether an add that failed with `e` may still have taken effect: no answer came, the answer
