@@ -305,7 +305,7 @@ mod tests {
     use super::*;
     use crate::fixture::TenantFixture;
 
-    /// Regression (found by `tests/prop_assertion.rs`): any number of trailing slashes was
+    /// Regression (found by `mock-graph/tests/it/prop_assertion.rs`): any number of trailing slashes was
     /// trimmed from `aud`, so `…/oauth2/v2.0/token//` was taken for the token endpoint.
     #[test]
     fn audience_tolerates_one_trailing_slash_only() {

@@ -113,7 +113,7 @@ mod tests {
     use super::*;
     use crate::fixture::TenantFixture;
 
-    /// Regression (found by `tests/prop_assertion.rs`): a named permission and a second
+    /// Regression (found by `mock-graph/tests/it/prop_assertion.rs`): a named permission and a second
     /// resource in one scope gave 700022; the documented order says 1002012 comes first.
     #[test]
     fn named_permission_is_refused_before_multiple_resources() {

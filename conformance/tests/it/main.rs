@@ -1,0 +1,9 @@
+//! The real client against the mock, in one binary: one module per area.
+//! `cargo test -p entra-conformance --test it <module>::` runs one area.
+
+mod cli;
+mod cli_import;
+mod cli_procedures;
+mod cli_walkthrough;
+mod client_tokens;
+mod model_rotation;
