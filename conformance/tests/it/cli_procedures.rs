@@ -1028,4 +1028,14 @@ fn each_subcommand_refuses_bad_input_with_one_line_and_no_change() {
     }
     // And what is fine still is.
     server.ok(&["start-sync-cycle"]);
+
+    // Below 2.5.3.0 application authentication is refused, naming the version.
+    let old = world.server();
+    install(&old, "2.5.2.0", &[]);
+    for args in [
+        &["add-entra-application-registration", "--admin-upn", ADMIN][..],
+        &["configure-application-authentication", "--admin-upn", ADMIN][..],
+    ] {
+        refuses(&old, args, "2.5.2.0");
+    }
 }
