@@ -418,3 +418,37 @@ fn what_the_requirements_refuse_is_refused_naming_the_problem() {
         );
     }
 }
+
+/// A PFX exported without a password (`-passout pass:`), imported without `--password-env`.
+#[test]
+fn a_pfx_without_a_password_imports_without_one() {
+    if !prerequisites::openssl("cli_import::a_pfx_without_a_password_imports_without_one") {
+        return;
+    }
+    let world = World::new();
+    let pki = Pki::new();
+    let server = upgraded_server(&world, None);
+    let leaf = issue(&world, &pki, "nopass");
+    let pfx = pki.file("nopass-empty.pfx");
+    pki.openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        path(&leaf.key_pem),
+        "-in",
+        path(&leaf.certificate_pem),
+        "-passout",
+        "pass:",
+        "-out",
+        path(&pfx),
+    ]);
+    let imported = server.ok(&["import-certificate", "--pfx", path(&pfx)]);
+    assert_is_leaf(&imported, &leaf);
+    // The same file with a password it does not have is refused.
+    refused(
+        &server,
+        &["import-certificate", "--pfx", path(&leaf.pfx)],
+        &[],
+        "the PFX password is wrong",
+    );
+}
