@@ -523,6 +523,13 @@ fn powershell_onboarding_byoa_links_the_administrators_application() {
     );
     server.ok(&["remove-certificate", "--certificate-sha256-hash", &hash]);
     server.ok(&["start-sync-cycle"]);
+
+    // The maintenance task warns at 150 days but never rotates the administrator's certificate.
+    world.advance_to(expiry(&server) - Duration::days(150));
+    server.ok(&["run-scheduler", "--once"]);
+    assert_eq!(server.events(1011).len(), 1);
+    assert_eq!(server.certificate(), new_hash);
+    assert_eq!(tenant_hashes(&world, &app_id), [new_hash.as_str()]);
 }
 
 #[test]
@@ -1038,4 +1045,66 @@ fn each_subcommand_refuses_bad_input_with_one_line_and_no_change() {
     ] {
         refuses(&old, args, "2.5.2.0");
     }
+}
+
+// ---- Rotating an expired certificate ("at any time, also after it has expired")
+
+#[test]
+fn an_expired_certificate_is_rotated_on_demand_with_the_administrator_in_each_mode() {
+    let world = World::new();
+    // Managed, with maintenance disabled so that nothing rotated it in time.
+    let managed = world.server();
+    install(&managed, "2.5.79.0", &[]);
+    managed.ok(&["set-scheduler", "--maintenance-enabled", "false"]);
+    // BYOC, with a certificate valid for 30 days.
+    let byoc = on_service_account(&world, "2.5.79.0");
+    let short = byoc.ok(&["new-certificate", "--validity-days", "30"]);
+    let short = short["CertificateSHA256Hash"].as_str().unwrap().to_owned();
+    byoc.ok(&[
+        "configure-application-authentication",
+        "--certificate-sha256-hash",
+        &short,
+        "--admin-upn",
+        ADMIN,
+    ]);
+    let next = byoc.ok(&["new-certificate", "--validity-days", "800"]);
+    let next = next["CertificateSHA256Hash"].as_str().unwrap().to_owned();
+
+    world.advance_to(expiry(&managed).max(expiry(&byoc)) + Duration::days(1));
+    for server in [&managed, &byoc] {
+        server.ok(&["set-scheduler", "--sync-cycle-enabled", "false"]);
+    }
+    refuses(
+        &managed,
+        &["invoke-application-credential-rotation"],
+        "--admin-upn",
+    );
+    let byoc_rotation = [
+        "invoke-application-credential-rotation",
+        "--certificate-sha256-hash",
+        &next,
+    ];
+    refuses(&byoc, &byoc_rotation, "--admin-upn");
+
+    let rotated = managed.ok(&[
+        "invoke-application-credential-rotation",
+        "--admin-upn",
+        ADMIN,
+    ]);
+    assert_eq!(rotated["Completed"], true, "{rotated}");
+    let mut with_admin = byoc_rotation.to_vec();
+    with_admin.extend(["--admin-upn", ADMIN]);
+    let rotated = byoc.ok(&with_admin);
+    assert_eq!(rotated["Completed"], true, "{rotated}");
+    assert_eq!(byoc.certificate(), next);
+    for server in [&managed, &byoc] {
+        assert_eq!(server.credential()["ConnectorIdentityType"], "Application");
+        assert_eq!(
+            tenant_hashes(&world, &server.app_id()),
+            [server.certificate().as_str()]
+        );
+        server.ok(&["set-scheduler", "--sync-cycle-enabled", "true"]);
+        server.ok(&["start-sync-cycle"]);
+    }
+    byoc.ok(&["remove-certificate", "--certificate-sha256-hash", &short]);
 }
