@@ -1,7 +1,8 @@
 //! What some tests need from the machine, and what they do when it is missing.
 //!
 //! A plain `cargo test` on a machine that never ran `cargo xtask setup` lacks swtpm, the
-//! Python environment with MSAL and MSAL Node. The tests that need them then **skip visibly**: each writes
+//! `openssl` command (which plays an administrator's CA), the Python environment with MSAL and
+//! MSAL Node. The tests that need them then **skip visibly**: each writes
 //! one line to the terminal (past libtest's output capture) naming what is missing and the
 //! command that installs it, and returns without checking anything. Skipping, rather than
 //! failing, keeps the other few hundred tests useful to a developer who only changed, say,
@@ -44,6 +45,21 @@ pub fn swtpm_installed() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// For a test that needs the `openssl` command: `true` when it may run, otherwise reports the
+/// skip.
+pub fn openssl(test: &str) -> bool {
+    let present = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !present {
+        missing(test, "the openssl command");
+    }
+    present
 }
 
 /// For a test that needs swtpm: `true` when it may run, otherwise reports the skip.

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: makes a fresh Debian machine with only Rust able to run every test, then
 //! runs them. It installs what is missing and nothing else:
-//! - the apt packages swtpm, swtpm-tools, libtss2-dev and pkg-config (TPM tests, tss-esapi);
+//! - the apt packages swtpm, swtpm-tools, libtss2-dev and pkg-config (TPM tests, tss-esapi),
+//!   and openssl (the command plays an administrator's CA in the import tests);
 //! - a Python virtual environment with `msal` under `target/interop-venv` (the interop test
 //!   runs Microsoft's own client against the mock);
 //! - `@azure/msal-node` under `target/interop-node` (the MSAL Node interop test), with npm, and
@@ -13,7 +14,13 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const APT_PACKAGES: &[&str] = &["swtpm", "swtpm-tools", "libtss2-dev", "pkg-config"];
+const APT_PACKAGES: &[&str] = &[
+    "swtpm",
+    "swtpm-tools",
+    "libtss2-dev",
+    "pkg-config",
+    "openssl",
+];
 /// The Python packages of the interop tests, pinned to a major version.
 const PYTHON_PACKAGES: &[&str] = &["msal>=1.31,<2"];
 /// The npm packages of the MSAL Node interop test, pinned to a major version.
@@ -130,6 +137,7 @@ fn apt_packages_present() -> bool {
     have("swtpm")
         && have("swtpm_setup")
         && have("pkg-config")
+        && have("openssl")
         && Command::new("pkg-config")
             .args(["--exists", "tss2-esys"])
             .status()
