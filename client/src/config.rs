@@ -15,6 +15,27 @@ use crate::fsutil;
 use crate::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash, TenantId};
 use crate::store::StoreLocation;
 
+/// Implements `Serialize` as the type's `Display` text and `Deserialize` through its `FromStr`:
+/// the configuration keeps versions and time spans as the strings the cmdlets show.
+macro_rules! serde_as_string {
+    ($type:ty) => {
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <String as serde::Deserialize>::deserialize(d)?
+                    .parse()
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use serde_as_string;
+
 /// The local account the sync engine runs as; its CURRENT_USER store holds the managed
 /// certificate and BYOC keys must grant it signing.
 pub const SYNC_SERVICE_ACCOUNT: &str = "NT SERVICE\\ADSync";
@@ -44,6 +65,49 @@ pub enum ManagedBy {
     ConnectSync,
     /// The administrator does (BYOC for certificates, BYOA for applications).
     Customer,
+}
+
+/// Who manages the certificate or the application, as the view shows it. "Certificate managed
+/// by" takes the documentation's values: Microsoft Entra Connect Sync, or BYOC (the
+/// administrator's certificate, which BYOA brings too). `ApplicationManagedBy` is not in the
+/// documentation's table; its values follow the option names (Microsoft Entra Connect Sync, or
+/// BYOA), the project's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ShownManager {
+    #[serde(rename = "Microsoft Entra Connect Sync")]
+    ConnectSync,
+    #[serde(rename = "BYOC")]
+    Byoc,
+    #[serde(rename = "BYOA")]
+    Byoa,
+}
+
+impl ShownManager {
+    /// "Certificate managed by".
+    pub fn of_certificate(m: ManagedBy) -> Self {
+        match m {
+            ManagedBy::ConnectSync => ShownManager::ConnectSync,
+            ManagedBy::Customer => ShownManager::Byoc,
+        }
+    }
+
+    /// `ApplicationManagedBy`.
+    pub fn of_application(m: ManagedBy) -> Self {
+        match m {
+            ManagedBy::ConnectSync => ShownManager::ConnectSync,
+            ManagedBy::Customer => ShownManager::Byoa,
+        }
+    }
+}
+
+impl fmt::Display for ShownManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ShownManager::ConnectSync => "Microsoft Entra Connect Sync",
+            ShownManager::Byoc => "BYOC",
+            ShownManager::Byoa => "BYOA",
+        })
+    }
 }
 
 impl fmt::Display for ManagedBy {
@@ -132,19 +196,7 @@ impl fmt::Display for ProductVersion {
     }
 }
 
-impl Serialize for ProductVersion {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ProductVersion {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(ProductVersion);
 
 /// The legacy service account the connector signs in with (its password is kept apart, in
 /// the owner-only secrets file).

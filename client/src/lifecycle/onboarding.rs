@@ -23,7 +23,7 @@ use crate::cert::Certificate;
 use crate::cloud::{SYNC_SERVICE_APP_ID, default_scope};
 use crate::config::{
     ApplicationIdentity, ConnectorConfig, CredentialOption, IdentityType, ManagedBy,
-    ProductVersion, StoreKind,
+    ProductVersion, ShownManager, StoreKind,
 };
 use crate::events::{Level, SOURCE_ADSYNC, ids};
 use crate::graph::ObjectRef;
@@ -34,7 +34,6 @@ use super::journal::JournalCertificate;
 use super::registration::{check_byoa, credential_is, register_application};
 use super::rotation::RotationOutcome;
 use super::server::{AdminCredentials, AdminSession, CONNECT_CLIENT_ID, SyncServer};
-use super::view::ShownManager;
 
 /// The window within which an eligible server onboards itself.
 pub const AUTOMATIC_ONBOARDING_WINDOW: Duration = Duration::hours(6);

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::config::{JsonFile, ManagedBy};
+use crate::config::{JsonFile, ManagedBy, serde_as_string};
 use crate::events::{Event, Level, SOURCE_ADSYNC, ids};
 
 use super::certcheck::{CertificateStatus, CheckEvents};
@@ -66,19 +66,7 @@ impl FromStr for TimeSpan {
     }
 }
 
-impl Serialize for TimeSpan {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TimeSpan {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(TimeSpan);
 
 /// The scheduler's settings, with `Get-ADSyncScheduler`'s property names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,12 +2,12 @@
 //! an application the nine certificate properties of "View or export current configuration"),
 //! the whole current configuration, and a registration not linked yet.
 
-use std::fmt;
-
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::config::{ApplicationIdentity, IdentityType, ManagedBy, ProductVersion};
+// The view shows who manages what in the documentation's words; the type lives with `ManagedBy`.
+pub use crate::config::ShownManager;
 use crate::ids::{ClientId, KeyCredentialId, Sha256Hash, TenantId, Thumbprint};
 
 use super::error::LifecycleError;
@@ -29,49 +29,6 @@ pub struct ConnectorCredential {
     pub application_managed_by: Option<ShownManager>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateDetails>,
-}
-
-/// Who manages the certificate or the application, as the view shows it. "Certificate managed
-/// by" takes the documentation's values: Microsoft Entra Connect Sync, or BYOC (the
-/// administrator's certificate, which BYOA brings too). `ApplicationManagedBy` is not in the
-/// documentation's table; its values follow the option names (Microsoft Entra Connect Sync, or
-/// BYOA), the project's choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ShownManager {
-    #[serde(rename = "Microsoft Entra Connect Sync")]
-    ConnectSync,
-    #[serde(rename = "BYOC")]
-    Byoc,
-    #[serde(rename = "BYOA")]
-    Byoa,
-}
-
-impl ShownManager {
-    /// "Certificate managed by".
-    pub fn of_certificate(m: ManagedBy) -> Self {
-        match m {
-            ManagedBy::ConnectSync => ShownManager::ConnectSync,
-            ManagedBy::Customer => ShownManager::Byoc,
-        }
-    }
-
-    /// `ApplicationManagedBy`.
-    pub fn of_application(m: ManagedBy) -> Self {
-        match m {
-            ManagedBy::ConnectSync => ShownManager::ConnectSync,
-            ManagedBy::Customer => ShownManager::Byoa,
-        }
-    }
-}
-
-impl fmt::Display for ShownManager {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ShownManager::ConnectSync => "Microsoft Entra Connect Sync",
-            ShownManager::Byoc => "BYOC",
-            ShownManager::Byoa => "BYOA",
-        })
-    }
 }
 
 /// What `Add-EntraApplicationRegistration` registered, before it is linked.
