@@ -108,3 +108,13 @@ Feature: What an application exposes is stored and honoured, or refused as Graph
     And the answer's "notes" is "Owned by the stock team"
     And the answer's "optionalClaims" is the JSON '{"accessToken":[{"name":"ipaddr"}]}'
     And the answer's "spa" is the JSON 'null'
+
+  Scenario: A service principal's and a user's properties the mock does not act on read back as they were set
+    When the administrator "admin@contoso.onmicrosoft.com" sets "notes" of the service principal of "Inventory" to '"Stock team"'
+    Then Graph answers 204
+    When the administrator "admin@contoso.onmicrosoft.com" reads "notes" of the service principal of "Inventory"
+    Then the answer's "notes" is "Stock team"
+    When the administrator "admin@contoso.onmicrosoft.com" sets "jobTitle" of the user "user@contoso.onmicrosoft.com" to '"Stocktaker"'
+    Then Graph answers 204
+    When the administrator "admin@contoso.onmicrosoft.com" reads "jobTitle" of the user "user@contoso.onmicrosoft.com"
+    Then the answer's "jobTitle" is "Stocktaker"

@@ -37,7 +37,8 @@ Feature: National clouds
   Scenario: Managed onboarding with password writeback in the US Government cloud
     Given the tenant from fixture "usgov"
     And a sync server "GOVSYNC" without a TPM in the usgov cloud
-    And the sync server is installed at version "2.5.79.0" with password writeback by "hybridadmin"
+    And the sync server is installed at version "2.4.129.0" with password writeback by "hybridadmin"
+    And the sync server is upgraded to version "2.5.79.0"
     When the administrator "hybridadmin" onboards the sync server
     Then the operation succeeded
     And the connector identity type is Application
@@ -52,7 +53,8 @@ Feature: National clouds
   Scenario: Managed onboarding with password writeback in the global cloud
     Given a tenant
     And a sync server "AZCONNECT" without a TPM in the global cloud
-    And the sync server is installed at version "2.5.79.0" with password writeback by "hybridadmin"
+    And the sync server is installed at version "2.4.129.0" with password writeback by "hybridadmin"
+    And the sync server is upgraded to version "2.5.79.0"
     When the administrator "hybridadmin" onboards the sync server
     Then the operation succeeded
     And the sync application holds "PasswordWriteback.RegisterClientVersion.All" on "93625bc8-bfe2-437a-97e0-3d0060024faa"
@@ -63,7 +65,8 @@ Feature: National clouds
   Scenario: Automatic onboarding in the US Government cloud
     Given the tenant from fixture "usgov"
     And a sync server "GOVSYNC" without a TPM in the usgov cloud
-    And the sync server is installed at version "2.5.79.0" with password writeback by "hybridadmin"
+    And the sync server is installed at version "2.4.129.0" with password writeback by "hybridadmin"
+    And the sync server is upgraded to version "2.5.79.0"
     When the scheduler runs
     And the clocks move forward 6 hours
     And the scheduler runs
@@ -76,7 +79,8 @@ Feature: National clouds
   Scenario: BYOA in the US Government cloud checks the writeback roles on that cloud's service
     Given the tenant from fixture "usgov"
     And a sync server "GOVSYNC" without a TPM in the usgov cloud
-    And the sync server is installed at version "2.5.79.0" with password writeback by "hybridadmin"
+    And the sync server is installed at version "2.4.129.0" with password writeback by "hybridadmin"
+    And the sync server is upgraded to version "2.5.79.0"
     And an administrator's certificate "byoa" in LOCAL_MACHINE with a software key
     And the administrator registers an application "ContosoGovSync" with certificate "byoa"
     And the administrator grants "ADSynchronization.ReadWrite.All" on "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016" to the application "ContosoGovSync"

@@ -9,7 +9,6 @@ Feature: Revocation and credential hygiene
     Given a tenant
     And a sync server "AZCONNECT" without a TPM
     And the sync server is installed at version "2.5.79.0" by "hybridadmin"
-    And the administrator "hybridadmin" onboards the sync server
 
   Scenario: A revoked certificate fails the sync cycle until an on-demand rotation
     Given an administrator removes the sync server's certificate credential in the tenant

@@ -7,7 +7,8 @@ Feature: Rolling back to the legacy service account
   Scenario: Rollback after the legacy account was removed
     Given a tenant
     And a sync server "AZCONNECT" without a TPM
-    And the sync server is installed at version "2.5.79.0" by "hybridadmin"
+    And the sync server is installed at version "2.4.129.0" by "hybridadmin"
+    And the sync server is upgraded to version "2.5.79.0"
     And the administrator "hybridadmin" onboards the sync server
     And the administrator "hybridadmin" removes the legacy service account
     Then the tenant has no user "Sync_AZCONNECT_"

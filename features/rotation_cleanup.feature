@@ -8,7 +8,6 @@ Feature: Cleaning up after a rotation whose old credential could not be removed
     Given a tenant
     And a sync server "AZCONNECT" without a TPM
     And the sync server is installed at version "2.5.79.0" by "hybridadmin"
-    And the administrator "hybridadmin" onboards the sync server
     And the tenant refuses the next 1 removeKey request
     When the clocks move to 150 days before the certificate expires
     And the scheduler runs

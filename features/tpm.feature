@@ -9,12 +9,13 @@ Feature: Keys in the TPM
   Background:
     Given a tenant
     And a sync server "AZCONNECT" with a TPM
-    And the sync server is installed at version "2.5.79.0" by "hybridadmin"
+    And the sync server is installed at version "2.4.129.0" by "hybridadmin"
+    And the sync server is upgraded to version "2.5.79.0"
 
   Scenario: The managed key is created in the TPM and cannot leave it
     When the administrator "hybridadmin" onboards the sync server
     Then the operation succeeded
-    And the connector credential shows the certificate managed by ConnectSync with its key in TPM
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in TPM
     And the connector's private key reads back from the TPM as fixedTPM and fixedParent
     And the connector's private key is stored only as the TPM-wrapped blob
     And no file in the sync server's state directory holds a private key
@@ -60,7 +61,7 @@ Feature: Keys in the TPM
     Given an administrator's certificate "byoc" in LOCAL_MACHINE with its key in the TPM
     When the administrator "hybridadmin" onboards the sync server with certificate "byoc"
     Then the operation succeeded
-    And the connector credential shows the certificate managed by Customer with its key in TPM
+    And the connector credential shows the certificate managed by "BYOC" with its key in TPM
     And the key of the administrator's certificate "byoc" reads back from the TPM as fixedTPM and fixedParent
     When the scheduler runs
     Then the scheduler run logged no event 1014
@@ -71,9 +72,39 @@ Feature: Keys in the TPM
     Given an administrator's certificate "byoc" in LOCAL_MACHINE with a software key
     When the administrator "hybridadmin" onboards the sync server with certificate "byoc"
     Then the operation succeeded
-    And the connector credential shows the certificate managed by Customer with its key in Software
+    And the connector credential shows the certificate managed by "BYOC" with its key in Software
     When the scheduler runs
     Then the scheduler run logged event 1014
     And event 1014 was logged with level Warning saying "TPM"
     And the sync cycle succeeded
     And the sync server's state directory holds a private key only in 1 owner-only key file
+
+  Scenario: A TPM that stopped: the managed key falls back to software, with warning 1020
+    Given the sync server's TPM stops
+    When the administrator "hybridadmin" onboards the sync server
+    Then the operation succeeded
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in Software
+    And event 1020 was logged with level Warning saying "The TPM could not be used"
+    And the sync server's state directory holds a private key only in 1 owner-only key file
+    When a sync cycle runs
+    Then the sync cycle succeeded
+
+  Scenario: A TPM that refuses the key template: the managed key falls back to software, with warning 1020
+    Given the sync server's TPM refuses the key template
+    When the administrator "hybridadmin" onboards the sync server
+    Then the operation succeeded
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in Software
+    And event 1020 was logged with level Warning saying "key size is not supported"
+    When a sync cycle runs
+    Then the sync cycle succeeded
+
+  Scenario: A TPM that stops after onboarding: the administrator's rotation moves the key to software
+    Given the administrator "hybridadmin" onboards the sync server
+    And the sync server's TPM stops
+    When the sync server rotates its credential on demand with the administrator "hybridadmin"
+    Then the operation succeeded
+    And the certificate was rotated
+    And the connector credential shows the certificate managed by "Microsoft Entra Connect Sync" with its key in Software
+    And event 1020 was logged with level Warning saying "The TPM could not be used"
+    When a sync cycle runs
+    Then the sync cycle succeeded

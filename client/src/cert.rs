@@ -13,7 +13,8 @@ use x509_parser::public_key::PublicKey;
 use crate::ids::{Sha256Hash, Thumbprint};
 use crate::keys::{KeyError, RsaPublicKey, SignatureScheme, Signer, sign_message};
 
-/// The subject (CN) of the certificate Connect Sync manages itself.
+/// The subject (CN) of the certificate Connect Sync manages itself. The documentation names no
+/// subject: this one (seen on real servers by third parties) is the project's choice.
 pub const MANAGED_CERT_SUBJECT_CN: &str = "Entra Connect Sync Provisioning";
 
 /// Why a certificate could not be made or read.
@@ -263,17 +264,13 @@ pub struct ByocCheck {
     pub hardware_backed: bool,
 }
 
-/// Checks a BYOC certificate: RSA, 2048 bits, SHA-256 signature, private key present and
-/// matching, non-exportable. `signer` is the opened private key, `None` when there is none.
-pub fn validate_byoc(
-    cert: &Certificate,
-    signer: Option<&dyn Signer>,
-    key_exportable: bool,
-) -> Result<ByocCheck, ByocError> {
+/// Checks what the article requires of a BYOC certificate itself: an RSA key of 2048 bits, a
+/// SHA-256 with RSA signature. Returns its public key.
+pub fn check_byoc_certificate(cert: &Certificate) -> Result<RsaPublicKey, ByocError> {
     let info = cert
         .info()
         .map_err(|e| ByocError::Unreadable(e.to_string()))?;
-    let Some(public) = &info.rsa_public_key else {
+    let Some(public) = info.rsa_public_key else {
         return Err(ByocError::NotRsa);
     };
     if public.bits() != 2048 {
@@ -286,8 +283,19 @@ pub fn validate_byoc(
             found: info.signature_algorithm,
         });
     }
+    Ok(public)
+}
+
+/// Checks a BYOC certificate: RSA, 2048 bits, SHA-256 signature, private key present and
+/// matching, non-exportable. `signer` is the opened private key, `None` when there is none.
+pub fn validate_byoc(
+    cert: &Certificate,
+    signer: Option<&dyn Signer>,
+    key_exportable: bool,
+) -> Result<ByocCheck, ByocError> {
+    let public = check_byoc_certificate(cert)?;
     let signer = signer.ok_or(ByocError::NoPrivateKey)?;
-    if signer.public_key() != public {
+    if signer.public_key() != &public {
         return Err(ByocError::KeyMismatch);
     }
     if key_exportable {
@@ -305,7 +313,7 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn managed_certificate_has_the_documented_subject_validity_and_a_random_serial() {
+    fn managed_certificate_has_the_chosen_subject_validity_and_a_random_serial() {
         let dir = tempfile::tempdir().unwrap();
         let key = SoftwareKeyStore::new(dir.path()).create().unwrap();
         let now = datetime!(2026-03-01 12:00 UTC);

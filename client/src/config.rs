@@ -15,6 +15,27 @@ use crate::fsutil;
 use crate::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash, TenantId};
 use crate::store::StoreLocation;
 
+/// Implements `Serialize` as the type's `Display` text and `Deserialize` through its `FromStr`:
+/// the configuration keeps versions and time spans as the strings the cmdlets show.
+macro_rules! serde_as_string {
+    ($type:ty) => {
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <String as serde::Deserialize>::deserialize(d)?
+                    .parse()
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use serde_as_string;
+
 /// The local account the sync engine runs as; its CURRENT_USER store holds the managed
 /// certificate and BYOC keys must grant it signing.
 pub const SYNC_SERVICE_ACCOUNT: &str = "NT SERVICE\\ADSync";
@@ -44,6 +65,49 @@ pub enum ManagedBy {
     ConnectSync,
     /// The administrator does (BYOC for certificates, BYOA for applications).
     Customer,
+}
+
+/// Who manages the certificate or the application, as the view shows it. "Certificate managed
+/// by" takes the documentation's values: Microsoft Entra Connect Sync, or BYOC (the
+/// administrator's certificate, which BYOA brings too). `ApplicationManagedBy` is not in the
+/// documentation's table; its values follow the option names (Microsoft Entra Connect Sync, or
+/// BYOA), the project's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ShownManager {
+    #[serde(rename = "Microsoft Entra Connect Sync")]
+    ConnectSync,
+    #[serde(rename = "BYOC")]
+    Byoc,
+    #[serde(rename = "BYOA")]
+    Byoa,
+}
+
+impl ShownManager {
+    /// "Certificate managed by".
+    pub fn of_certificate(m: ManagedBy) -> Self {
+        match m {
+            ManagedBy::ConnectSync => ShownManager::ConnectSync,
+            ManagedBy::Customer => ShownManager::Byoc,
+        }
+    }
+
+    /// `ApplicationManagedBy`.
+    pub fn of_application(m: ManagedBy) -> Self {
+        match m {
+            ManagedBy::ConnectSync => ShownManager::ConnectSync,
+            ManagedBy::Customer => ShownManager::Byoa,
+        }
+    }
+}
+
+impl fmt::Display for ShownManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ShownManager::ConnectSync => "Microsoft Entra Connect Sync",
+            ShownManager::Byoc => "BYOC",
+            ShownManager::Byoa => "BYOA",
+        })
+    }
 }
 
 impl fmt::Display for ManagedBy {
@@ -95,12 +159,14 @@ impl StoreKind {
     }
 }
 
-/// A product version such as `2.5.79.0`, compared numerically.
+/// A product version such as `2.5.79.0`, compared numerically. Each of its four parts is 16
+/// bits, as in a Windows version resource, so the version just below 2.5.3.0 is 2.5.2.65535.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ProductVersion(pub [u32; 4]);
+pub struct ProductVersion(pub [u16; 4]);
 
 impl ProductVersion {
-    /// The first version that can onboard manually.
+    /// The first version with application authentication: the default for new installations
+    /// (the managed option) and the least a server needs to onboard.
     pub const MANUAL_ONBOARDING: ProductVersion = ProductVersion([2, 5, 3, 0]);
     /// The first version that onboards by itself within six hours.
     pub const AUTOMATIC_ONBOARDING: ProductVersion = ProductVersion([2, 5, 76, 0]);
@@ -109,15 +175,15 @@ impl ProductVersion {
 impl FromStr for ProductVersion {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        let bad =
+            || format!("invalid version '{s}' (expected e.g. 2.5.79.0, each part 0 to 65535)");
         let parts: Vec<&str> = s.trim().split('.').collect();
         if parts.is_empty() || parts.len() > 4 {
-            return Err(format!("invalid version '{s}' (expected e.g. 2.5.79.0)"));
+            return Err(bad());
         }
-        let mut out = [0u32; 4];
+        let mut out = [0u16; 4];
         for (slot, part) in out.iter_mut().zip(&parts) {
-            *slot = part
-                .parse()
-                .map_err(|_| format!("invalid version '{s}' (expected e.g. 2.5.79.0)"))?;
+            *slot = part.parse().map_err(|_| bad())?;
         }
         Ok(ProductVersion(out))
     }
@@ -130,19 +196,7 @@ impl fmt::Display for ProductVersion {
     }
 }
 
-impl Serialize for ProductVersion {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ProductVersion {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(ProductVersion);
 
 /// The legacy service account the connector signs in with (its password is kept apart, in
 /// the owner-only secrets file).
@@ -256,8 +310,8 @@ impl ConnectorConfig {
         }
     }
 
-    /// The first 12 characters of the machine identifier without dashes, as the documented
-    /// account and application names use it.
+    /// The first 12 characters of the machine identifier without dashes, as the account and
+    /// application names use it (names the project chose: the documentation gives none).
     pub fn machine_suffix(&self) -> String {
         self.sync_machine_identifier
             .chars()
@@ -266,7 +320,7 @@ impl ConnectorConfig {
             .collect()
     }
 
-    /// `ConnectSyncProvisioning_<Server>_<first 12 of the machine id>`.
+    /// `ConnectSyncProvisioning_<Server>_<first 12 of the machine id>` (the project's choice).
     pub fn application_display_name(&self) -> String {
         format!(
             "ConnectSyncProvisioning_{}_{}",
@@ -275,7 +329,7 @@ impl ConnectorConfig {
         )
     }
 
-    /// `Sync_<Server>_<first 12 of the machine id>` (the part before `@`).
+    /// `Sync_<Server>_<first 12 of the machine id>` (the part before `@`; the project's choice).
     pub fn service_account_name(&self) -> String {
         format!("Sync_{}_{}", self.server_name, self.machine_suffix())
     }
@@ -433,10 +487,14 @@ mod tests {
         assert!("2.4.129.0".parse::<ProductVersion>().unwrap() < ProductVersion::MANUAL_ONBOARDING);
         assert_eq!(v.to_string(), "2.5.79.0");
         assert!("2.x".parse::<ProductVersion>().is_err());
+        assert!(
+            "2.5.2.65535".parse::<ProductVersion>().unwrap() < ProductVersion::MANUAL_ONBOARDING
+        );
+        assert!("2.5.3.65536".parse::<ProductVersion>().is_err());
     }
 
     #[test]
-    fn names_follow_the_documented_patterns_and_config_round_trips_atomically() {
+    fn names_follow_the_chosen_patterns_and_config_round_trips_atomically() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ConnectorConfig::new(
             "AZCONNECT",

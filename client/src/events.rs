@@ -17,8 +17,9 @@ pub const SOURCE_ADSYNC: &str = "ADSync";
 /// Source of authentication failures, as Connect Sync logs event 906.
 pub const SOURCE_DIRSYNC: &str = "Directory Synchronization";
 
-/// Event ids. 1011, 1012, 1014 and 906 are documented; the others fill gaps the documents
-/// leave (they say "an error event" without an id) and are the client's own.
+/// Event ids. 1011, 1012 and 1014 are the documentation's; every other id (906 included, and
+/// 1015 for the "error event" the documentation mentions without an id) is the project's own
+/// choice, listed in the README.
 pub mod ids {
     /// Warning: the certificate expires in 150 days or less; rotation is due.
     pub const CERTIFICATE_ROTATION_DUE: u32 = 1011;
@@ -45,6 +46,9 @@ pub mod ids {
     pub const IDENTITY_CHANGED: u32 = 1018;
     /// Information: an old credential was removed from the application.
     pub const CREDENTIAL_REMOVED: u32 = 1019;
+    /// Warning: the machine's TPM could not be used for a managed certificate's key; the key
+    /// went to the software provider.
+    pub const TPM_NOT_USABLE: u32 = 1020;
 }
 
 /// Event levels as the Windows event log names them.

@@ -147,8 +147,8 @@ macro_rules! hex_digest {
 }
 
 hex_digest!(
-    /// A certificate's SHA-256 hash: uppercase hex of SHA-256 over the DER, as the documented
-    /// PowerShell (`$cert.GetCertHashString("SHA256")`) prints it.
+    /// A certificate's SHA-256 hash: uppercase hex of SHA-256 over the DER, as the
+    /// documentation's script prints it (`ToHexString`, or `X2` per byte).
     Sha256Hash,
     32,
     "certificate SHA-256 hash"

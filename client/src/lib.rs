@@ -7,6 +7,7 @@
 //! - [`ids`]: newtypes for protocol strings (client, tenant and object ids, certificate hashes).
 //! - [`keys`]: key providers (TPM 2.0, software) behind the `KeyProvider`/`Signer` traits.
 //! - [`cert`]: self-signed certificates over any signer; BYOC validation.
+//! - [`import`]: an administrator's own certificate and key (PFX or PEM), read and checked.
 //! - [`store`]: the CURRENT_USER and LOCAL_MACHINE certificate stores on disk.
 //! - [`assertion`]: client assertions and addKey/removeKey proofs, JWS built by hand.
 //! - [`cloud`]: login and Graph endpoints per cloud.
@@ -29,6 +30,7 @@ mod fsutil;
 pub mod graph;
 pub mod http;
 pub mod ids;
+pub mod import;
 pub mod keys;
 pub mod lifecycle;
 pub mod retry;

@@ -1,10 +1,12 @@
 //! `adsync`: the command-line mirror of the ADSync PowerShell cmdlets. Parses the command
 //! line, builds the sync server from the global options, runs one cmdlet and prints its
-//! objects. Errors go to stderr with a non-zero exit.
+//! objects. Every error, a command line it cannot parse included, is one line on stderr with
+//! exit code 1 (2 only says a rotation waits for its new key).
 
 mod cli;
 
 use std::io::{BufRead as _, Write as _};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,16 +15,23 @@ use adsync_client::cloud::{Cloud, Endpoints};
 use adsync_client::events::EventQuery;
 use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::{ClientId, KeyCredentialId, Sha256Hash};
+use adsync_client::import::CertificateSource;
 use adsync_client::keys::Tpm;
-use adsync_client::lifecycle::byoc::{KeyProviderKind, NewCertificate};
-use adsync_client::lifecycle::legacy::InstallOptions;
+use adsync_client::lifecycle::byoc::{
+    ImportCertificate, KeyProviderKind, LocalMachineCertificate, NewCertificate,
+};
+use adsync_client::lifecycle::install::{InstallOptions, UpgradeOptions};
+use adsync_client::lifecycle::onboarding::EntraRegistration;
+use adsync_client::lifecycle::rotation::RotationOutcome;
 use adsync_client::lifecycle::scheduler::{SchedulerChange, TimeSpan};
+use adsync_client::lifecycle::view::RegisteredApplication;
 use adsync_client::lifecycle::{AdminCredentials, ServerOptions, SyncServer};
 use adsync_client::retry::{RetryPolicy, TokioSleeper};
 use anyhow::{Context as _, anyhow, bail};
 use clap::Parser as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use zeroize::Zeroizing;
 
 use cli::args::{Cli, Command, Provider};
 use cli::render::print;
@@ -33,21 +42,34 @@ fn main() -> ExitCode {
     if std::env::var_os("TSS2_LOG").is_none() {
         unsafe { std::env::set_var("TSS2_LOG", "all+none") };
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => return fail(&usage_error(&e)),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("adsync: error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("adsync: error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(&format!("{e:#}")),
     }
+}
+
+/// Reports an error as one line on stderr; exit code 1.
+fn fail(message: &str) -> ExitCode {
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("adsync: error: {line}");
+    ExitCode::FAILURE
+}
+
+/// clap's message without its usage block: what is wrong, on one line, and where help is.
+fn usage_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let what = text.split("\n\n").next().unwrap_or_default();
+    let what = what.strip_prefix("error: ").unwrap_or(what);
+    format!("{what} (adsync --help)")
 }
 
 fn clock(now: Option<&str>) -> anyhow::Result<Arc<dyn Clock>> {
@@ -84,8 +106,10 @@ fn tpm(setting: Option<&str>) -> anyhow::Result<Option<Tpm>> {
         None if std::path::Path::new("/dev/tpmrm0").exists() => "device:/dev/tpmrm0".into(),
         None => return Ok(None),
     };
+    // Reached at its first command: a TPM that cannot be used then is that command's to
+    // answer (a managed certificate falls back to software).
     Ok(Some(
-        Tpm::connect(&tcti).with_context(|| format!("opening the TPM at {tcti}"))?,
+        Tpm::lazy(&tcti).with_context(|| format!("the TPM setting {tcti}"))?,
     ))
 }
 
@@ -138,6 +162,23 @@ fn hash(text: Option<&str>) -> anyhow::Result<Option<Sha256Hash>> {
         .transpose()
 }
 
+fn provider_kind(provider: Provider) -> KeyProviderKind {
+    match provider {
+        Provider::Tpm => KeyProviderKind::Tpm,
+        Provider::Software => KeyProviderKind::Software,
+    }
+}
+
+/// Prints a rotation's outcome; exit code 2 while its new key is not accepted yet.
+fn rotated(outcome: &RotationOutcome, json: bool) -> anyhow::Result<ExitCode> {
+    print(outcome, json)?;
+    if !outcome.completed {
+        eprintln!("adsync: the new key is not accepted yet; run again later to finish");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let server = server(&cli)?;
     let json = cli.json;
@@ -158,6 +199,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             server.install(&options, &admin(&a.admin_upn)?).await?;
             print(&server.connector_credential()?, json)?;
         }
+        Command::Upgrade {
+            product_version,
+            configure_application_authentication,
+            admin: a,
+        } => {
+            let options = UpgradeOptions {
+                version: product_version.parse().map_err(|e: String| anyhow!(e))?,
+                configure_application_authentication: *configure_application_authentication,
+            };
+            let report = server
+                .upgrade(&options, optional_admin(a.admin_upn.as_deref())?.as_ref())
+                .await?;
+            print(&report, json)?;
+        }
         Command::GetEntraConnectorCredential => print(&server.connector_credential()?, json)?,
         Command::GetConfiguration { output } => {
             let config = server.current_configuration()?;
@@ -169,15 +224,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::AddEntraApplicationRegistration {
             certificate_sha256_hash,
+            application_app_id,
             admin: a,
         } => {
-            let identity = server
+            let app = application_app_id.as_deref().map(ClientId::from);
+            let done = server
                 .add_entra_application_registration(
                     &admin(&a.admin_upn)?,
                     hash(certificate_sha256_hash.as_deref())?.as_ref(),
+                    app.as_ref(),
                 )
                 .await?;
-            print(&identity, json)?;
+            match done {
+                EntraRegistration::Registered(identity) => {
+                    print(&RegisteredApplication::of(&identity), json)?
+                }
+                EntraRegistration::Linked(_) => print(&server.connector_credential()?, json)?,
+                EntraRegistration::Rotated(outcome) => return rotated(&outcome, json),
+            }
         }
         Command::AddApplicationRegistration {
             certificate_sha256_hash,
@@ -219,11 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     optional_admin(a.admin_upn.as_deref())?.as_ref(),
                 )
                 .await?;
-            print(&outcome, json)?;
-            if !outcome.completed {
-                eprintln!("adsync: the new key is not accepted yet; run again later to finish");
-                return Ok(ExitCode::from(2));
-            }
+            return rotated(&outcome, json);
         }
         Command::RemoveEntraApplicationKey {
             certificate_id,
@@ -325,28 +385,58 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let cert = server
                 .new_local_machine_certificate(&NewCertificate {
-                    provider: match provider {
-                        Provider::Tpm => KeyProviderKind::Tpm,
-                        Provider::Software => KeyProviderKind::Software,
-                    },
+                    provider: provider_kind(*provider),
                     subject_cn: subject.clone(),
                     validity: time::Duration::days(*validity_days),
                     grant_sync_account: !no_grant,
                     exportable: *exportable,
                 })
                 .await?;
-            let info = cert.info()?;
-            print(
-                &serde_json::json!({
-                    "Store": "LOCAL_MACHINE",
-                    "Subject": info.subject,
-                    "Thumbprint": cert.thumbprint(),
-                    "CertificateSHA256Hash": cert.sha256_hash(),
-                    "NotValidBefore": info.not_before.format(&Rfc3339)?,
-                    "NotValidAfter": info.not_after.format(&Rfc3339)?,
-                }),
-                json,
-            )?;
+            let hardware = matches!(provider, Provider::Tpm);
+            print(&LocalMachineCertificate::of(&cert, hardware)?, json)?;
+        }
+        Command::ImportCertificate {
+            pfx,
+            password_env,
+            certificate,
+            key,
+            provider,
+            no_grant,
+        } => {
+            let read = |path: &PathBuf| {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+            };
+            let source = match (pfx, certificate, key) {
+                (Some(pfx), _, _) => CertificateSource::Pfx {
+                    der: read(pfx)?,
+                    password: Zeroizing::new(match password_env {
+                        Some(var) => std::env::var(var)
+                            .with_context(|| format!("the password variable {var} is not set"))?,
+                        None => String::new(),
+                    }),
+                },
+                (None, Some(certificate), Some(key)) => CertificateSource::Pem {
+                    certificate: read(certificate)?,
+                    key: read(key)?,
+                },
+                _ => bail!("give --pfx FILE, or --certificate PEM and --key PEM"),
+            };
+            let imported = server
+                .import_local_machine_certificate(ImportCertificate {
+                    source,
+                    provider: provider_kind(*provider),
+                    grant_sync_account: !no_grant,
+                })
+                .await?;
+            print(&imported, json)?;
+        }
+        Command::RemoveCertificate {
+            certificate_sha256_hash,
+        } => {
+            let hash: Sha256Hash = certificate_sha256_hash
+                .parse()
+                .map_err(|e| anyhow!("{e}"))?;
+            print(&server.remove_local_machine_certificate(&hash)?, json)?;
         }
         Command::GetApplicationKeys { admin: a } => {
             print(&server.application_keys(&admin(&a.admin_upn)?).await?, json)?;

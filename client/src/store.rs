@@ -219,11 +219,19 @@ impl CertStore {
         let mut file = self.read()?;
         change(&mut file)?;
         file.version = 1;
-        let json = serde_json::to_vec_pretty(&file).map_err(|e| self.corrupt(e.to_string()))?;
         let io = |source| StoreError::Io {
             path: self.path.clone(),
             source,
         };
+        // An empty store is no file, as before anything was added: a certificate made and
+        // retired by a command that then failed leaves the state as it found it.
+        if file.certificates.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+                _ => Ok(()),
+            };
+        }
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| self.corrupt(e.to_string()))?;
         if let Some(dir) = self.path.parent() {
             fsutil::create_private_dir(dir).map_err(io)?;
         }

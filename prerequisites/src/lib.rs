@@ -1,7 +1,9 @@
 //! What some tests need from the machine, and what they do when it is missing.
 //!
 //! A plain `cargo test` on a machine that never ran `cargo xtask setup` lacks swtpm, the
-//! Python environment with MSAL, and headless Chromium with its WebDriver. The tests that need them then **skip visibly**: each writes
+//! `openssl` command (which plays an administrator's CA), the Python environment with MSAL,
+//! MSAL Node, and headless Chromium with its WebDriver. The tests that need them then **skip
+//! visibly**: each writes
 //! one line to the terminal (past libtest's output capture) naming what is missing and the
 //! command that installs it, and returns without checking anything. Skipping, rather than
 //! failing, keeps the other few hundred tests useful to a developer who only changed, say,
@@ -46,6 +48,21 @@ pub fn swtpm_installed() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// For a test that needs the `openssl` command: `true` when it may run, otherwise reports the
+/// skip.
+pub fn openssl(test: &str) -> bool {
+    let present = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !present {
+        missing(test, "the openssl command");
+    }
+    present
+}
+
 /// For a test that needs swtpm: `true` when it may run, otherwise reports the skip.
 pub fn swtpm(test: &str) -> bool {
     let present = swtpm_installed();
@@ -82,6 +99,67 @@ pub fn interop_python(test: &str) -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// What the MSAL Node interop test runs: a Node.js of at least `MIN_NODE_MAJOR`, and the
+/// `node_modules` directory holding `@azure/msal-node`.
+#[derive(Clone, Debug)]
+pub struct InteropNode {
+    pub node: PathBuf,
+    pub node_modules: PathBuf,
+}
+
+/// msal-node 7 needs Node.js 20 (its `engines`).
+pub const MIN_NODE_MAJOR: u32 = 20;
+
+/// Node.js and `@azure/msal-node` for the interop test: `MOCK_GRAPH_INTEROP_NODE` (else `node`
+/// on PATH) and `MOCK_GRAPH_INTEROP_NODE_MODULES` (else `target/interop-node/node_modules`,
+/// where `cargo xtask setup` installs msal-node). `None` (after reporting the skip) when either
+/// is missing.
+pub fn interop_node(test: &str) -> Option<InteropNode> {
+    let node = std::env::var_os("MOCK_GRAPH_INTEROP_NODE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("node"));
+    let version = Command::new(&node)
+        .arg("--version")
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let major = version.as_deref().and_then(|v| {
+        v.trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+    });
+    if major.is_none_or(|m| m < MIN_NODE_MAJOR) {
+        let found = version.map_or_else(|| "none found".to_string(), |v| format!("found {v}"));
+        missing(
+            test,
+            &format!(
+                "Node.js {MIN_NODE_MAJOR} or later ({}: {found}; or set MOCK_GRAPH_INTEROP_NODE)",
+                node.display()
+            ),
+        );
+        return None;
+    }
+    let node_modules = std::env::var_os("MOCK_GRAPH_INTEROP_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/interop-node/node_modules")
+        });
+    if !node_modules.join("@azure/msal-node/package.json").is_file() {
+        missing(
+            test,
+            &format!(
+                "@azure/msal-node (in {}; or set MOCK_GRAPH_INTEROP_NODE_MODULES)",
+                node_modules.display()
+            ),
+        );
+        return None;
+    }
+    Some(InteropNode { node, node_modules })
 }
 
 /// Debian's Chromium and its WebDriver (packages `chromium` and `chromium-driver`), for the

@@ -1,9 +1,12 @@
 //! `cargo xtask test`: makes a fresh Debian machine with only Rust able to run every test, then
 //! runs them. It installs what is missing and nothing else:
 //! - the apt packages swtpm, swtpm-tools, libtss2-dev and pkg-config (TPM tests, tss-esapi),
+//!   openssl (the command plays an administrator's CA in the import tests), and
 //!   chromium and chromium-driver (the inspector page's tests drive a real browser);
 //! - a Python virtual environment with `msal` under `target/interop-venv` (the interop test
 //!   runs Microsoft's own client against the mock);
+//! - `@azure/msal-node` under `target/interop-node` (the MSAL Node interop test), with npm, and
+//!   the apt packages nodejs and npm when there is no `npm`;
 //!
 //! then `cargo test --workspace` with `ENTRA_TESTS_REQUIRE_ALL=1` (a test whose prerequisite is
 //! missing fails instead of skipping), passing on any arguments after `--`.
@@ -17,17 +20,20 @@ const APT_PACKAGES: &[&str] = &[
     "swtpm-tools",
     "libtss2-dev",
     "pkg-config",
+    "openssl",
     "chromium",
     "chromium-driver",
 ];
 /// The Python packages of the interop tests, pinned to a major version.
 const PYTHON_PACKAGES: &[&str] = &["msal>=1.31,<2"];
+/// The npm packages of the MSAL Node interop test, pinned to a major version.
+const NODE_PACKAGES: &[&str] = &["@azure/msal-node@^7"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
-        Some("setup") => setup().map(|_| ()),
+        Some("setup") => setup().map(drop),
         _ => Err(format!(
             "usage: cargo xtask test [-- <cargo test args>]\n       cargo xtask setup   (install prerequisites only)\n(got {args:?})"
         )),
@@ -49,7 +55,7 @@ fn workspace_root() -> PathBuf {
 }
 
 fn test(extra: &[String]) -> Result<(), String> {
-    let python = setup()?;
+    let (python, node_modules) = setup()?;
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let extra: Vec<&String> = extra.iter().skip_while(|a| *a == "--").collect();
     eprintln!(
@@ -65,6 +71,7 @@ fn test(extra: &[String]) -> Result<(), String> {
         .args(["test", "--workspace"])
         .args(extra)
         .env("MOCK_GRAPH_INTEROP_PYTHON", &python)
+        .env("MOCK_GRAPH_INTEROP_NODE_MODULES", &node_modules)
         // Everything is installed now: a test that would skip for a missing prerequisite
         // fails instead, so a green run never hides one.
         .env("ENTRA_TESTS_REQUIRE_ALL", "1")
@@ -77,10 +84,49 @@ fn test(extra: &[String]) -> Result<(), String> {
     }
 }
 
-/// Installs what is missing; returns the interop Python interpreter.
-fn setup() -> Result<PathBuf, String> {
+/// Installs what is missing; returns the interop Python interpreter and the interop
+/// `node_modules`.
+fn setup() -> Result<(PathBuf, PathBuf), String> {
     ensure_apt_packages()?;
-    ensure_python_venv()
+    Ok((ensure_python_venv()?, ensure_node_modules()?))
+}
+
+/// `@azure/msal-node` under `target/interop-node/node_modules` (npm from apt when missing);
+/// returns that directory. Whether the Node.js is recent enough is the test's to say
+/// (`prerequisites::interop_node`).
+fn ensure_node_modules() -> Result<PathBuf, String> {
+    let prefix = workspace_root().join("target").join("interop-node");
+    let modules = prefix.join("node_modules");
+    if modules.join("@azure/msal-node/package.json").is_file() {
+        return Ok(modules);
+    }
+    if !have("npm") {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    eprintln!(
+        "xtask: installing {} into {}",
+        NODE_PACKAGES.join(" "),
+        prefix.display()
+    );
+    std::fs::create_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
+    let prefix_str = prefix.display().to_string();
+    let mut npm = vec![
+        "npm",
+        "install",
+        "--prefix",
+        prefix_str.as_str(),
+        "--no-audit",
+        "--no-fund",
+        "--no-save",
+        "--loglevel=error",
+    ];
+    npm.extend_from_slice(NODE_PACKAGES);
+    run(&[], &npm)?;
+    if modules.join("@azure/msal-node/package.json").is_file() {
+        Ok(modules)
+    } else {
+        Err("@azure/msal-node did not install into target/interop-node".into())
+    }
 }
 
 fn have(program: &str) -> bool {
@@ -94,6 +140,7 @@ fn apt_packages_present() -> bool {
     have("swtpm")
         && have("swtpm_setup")
         && have("pkg-config")
+        && have("openssl")
         && have("chromium")
         && have("chromedriver")
         && Command::new("pkg-config")

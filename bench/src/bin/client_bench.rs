@@ -1,7 +1,8 @@
 //! The client's per-token costs: a token from the cache, a client assertion signed in
 //! software, a client assertion signed in swtpm, a full token request to an in-process mock
-//! (assertion + HTTPS round trip), and a full certificate rotation with swtpm (onboarding, then
-//! `rotate_credential`, against an in-process mock).
+//! (assertion + HTTPS round trip), and a full certificate rotation with swtpm (a new
+//! installation, which sets up the managed application, then `rotate_credential`, against an
+//! in-process mock).
 //!
 //! `cargo build --release -p entra-bench && target/release/client-bench` (needs `swtpm` on
 //! PATH for the TPM figures; they are skipped with a note when it is missing).
@@ -17,7 +18,7 @@ use adsync_client::config::ProductVersion;
 use adsync_client::http::ReqwestTransport;
 use adsync_client::ids::ClientId;
 use adsync_client::keys::{Signer, SoftwareKeyStore, Tpm};
-use adsync_client::lifecycle::legacy::InstallOptions;
+use adsync_client::lifecycle::install::InstallOptions;
 use adsync_client::lifecycle::{AdminCredentials, ServerOptions, SyncServer};
 use adsync_client::retry::{RetryPolicy, TokioSleeper};
 use adsync_client::token::{CertificateCredential, TokenClient};
@@ -155,7 +156,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
 
-    // Rotation: a sync server with its key in swtpm, onboarded by an administrator against an
+    // Rotation: a sync server with its key in swtpm, installed by an administrator against an
     // in-process mock, then `Invoke-ADSyncApplicationCredentialRotation` a few times.
     match swtpm::Swtpm::start() {
         Ok(tpm_process) => runtime.block_on(rotation(&tpm_process))?,
@@ -188,15 +189,13 @@ async fn rotation(tpm_process: &swtpm::Swtpm) -> anyhow::Result<()> {
         version: ProductVersion([2, 5, 79, 0]),
         password_writeback: false,
     };
+    // A new installation sets up the managed application and its certificate.
+    let t = Instant::now();
     sync.install(&install, &admin)
         .await
         .context("installing the sync server")?;
-    let t = Instant::now();
-    sync.onboard(&admin, None, None)
-        .await
-        .context("onboarding the sync server")?;
     show(
-        "onboarding with swtpm (managed certificate), once",
+        "installation with swtpm (managed application and certificate), once",
         t.elapsed(),
         1,
     );

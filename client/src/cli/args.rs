@@ -73,8 +73,8 @@ pub enum Provider {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Installs the sync server with express settings (the wizard): configuration and the
-    /// Sync_ service account.
+    /// A new installation with express settings (the wizard): from 2.5.3.0 the managed
+    /// application and its certificate; older versions the Sync_ service account.
     Install {
         #[arg(long)]
         server_name: String,
@@ -88,6 +88,17 @@ pub enum Command {
         #[command(flatten)]
         admin: Admin,
     },
+    /// An in-place upgrade (the wizard), optionally with its checkbox "Configure
+    /// application-based authentication to Microsoft Entra ID".
+    Upgrade {
+        #[arg(long)]
+        product_version: String,
+        /// The upgrade's checkbox: set up the managed application (needs --admin-upn).
+        #[arg(long)]
+        configure_application_authentication: bool,
+        #[command(flatten)]
+        admin: OptionalAdmin,
+    },
     /// Get-ADSyncEntraConnectorCredential.
     GetEntraConnectorCredential,
     /// The wizard's "View or export current configuration".
@@ -96,10 +107,14 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Add-EntraApplicationRegistration: registers the sync application in Entra.
+    /// Add-EntraApplicationRegistration: registers the sync application in Entra; with
+    /// --application-app-id links the administrator's application (BYOA); on a BYOA server with
+    /// --certificate-sha256-hash rotates to that certificate.
     AddEntraApplicationRegistration {
         #[arg(long)]
         certificate_sha256_hash: Option<String>,
+        #[arg(long)]
+        application_app_id: Option<String>,
         #[command(flatten)]
         admin: Admin,
     },
@@ -205,6 +220,36 @@ pub enum Command {
         /// Mark the key exportable (BYOC refuses such certificates).
         #[arg(long)]
         exportable: bool,
+    },
+    /// What an administrator does with Import-PfxCertificate -CertStoreLocation
+    /// Cert:\LocalMachine\My: their own certificate (a PFX, or a PEM certificate and key)
+    /// into LOCAL_MACHINE, its key non-exportable in the TPM or the software provider, usable
+    /// by the sync engine (BYOC).
+    ImportCertificate {
+        /// A PKCS#12 file.
+        #[arg(long, conflicts_with_all = ["certificate", "key"], required_unless_present = "certificate")]
+        pfx: Option<PathBuf>,
+        /// The environment variable holding the PFX's password (none: an empty password).
+        #[arg(long, requires = "pfx")]
+        password_env: Option<String>,
+        /// A PEM certificate (with --key).
+        #[arg(long, requires = "key")]
+        certificate: Option<PathBuf>,
+        /// Its PEM private key, not encrypted (with --certificate).
+        #[arg(long, requires = "certificate")]
+        key: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "software")]
+        provider: Provider,
+        /// Do not grant the sync engine's account signing rights.
+        #[arg(long)]
+        no_grant: bool,
+    },
+    /// What an administrator does with Remove-Item Cert:\LocalMachine\My\<thumbprint>: removes
+    /// a certificate and its key from LOCAL_MACHINE (the last BYOC/BYOA rotation step). The
+    /// certificate the connector uses is refused.
+    RemoveCertificate {
+        #[arg(long)]
+        certificate_sha256_hash: String,
     },
     /// The sync application's credentials; warns about those this server did not create.
     GetApplicationKeys {

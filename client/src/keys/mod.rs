@@ -4,10 +4,12 @@
 //! proofs of possession are built over `dyn Signer`, so they are the same code for every kind
 //! of key.
 //!
-//! Kinds: [`tpm`] (TPM 2.0 through tss-esapi; fixedTPM/fixedParent keys) and [`software`]
-//! (aws-lc-rs RSA-2048 in an owner-only file).
+//! Kinds: [`tpm`] (TPM 2.0 through tss-esapi; fixedTPM/fixedParent keys, and keys imported
+//! with TPM2_Import that cannot be duplicated) and [`software`] (aws-lc-rs RSA-2048 in an
+//! owner-only file). [`rsa_private`] reads a key an administrator brings, for either to import.
 
 pub mod public;
+pub mod rsa_private;
 pub mod software;
 pub mod tpm;
 
@@ -20,6 +22,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 pub use public::RsaPublicKey;
+pub use rsa_private::{PrivateKeyError, RsaPrivateParts};
 pub use software::{SoftwareKey, SoftwareKeyStore};
 pub use tpm::{Tpm, TpmKey, TpmKeyAttributes, TpmKeyBlobs};
 
@@ -198,13 +201,26 @@ pub trait KeyProvider: Send + Sync + Debug {
 #[derive(Debug, Clone)]
 pub struct KeyProviders {
     tpm: Option<Tpm>,
+    /// Where new TPM keys come from: the TPM itself, unless a test put another provider in
+    /// front of it (one that refuses, to see the fallback to software).
+    tpm_keys: Option<Arc<dyn KeyProvider>>,
     software: SoftwareKeyStore,
 }
 
 impl KeyProviders {
     /// The providers of a machine; `tpm` is `None` on a machine without a TPM.
     pub fn new(tpm: Option<Tpm>, software: SoftwareKeyStore) -> Self {
-        Self { tpm, software }
+        Self {
+            tpm,
+            tpm_keys: None,
+            software,
+        }
+    }
+
+    /// The same providers, with new TPM keys made by `provider` (tests: a TPM that refuses).
+    pub fn with_tpm_key_creator(mut self, provider: Arc<dyn KeyProvider>) -> Self {
+        self.tpm_keys = Some(provider);
+        self
     }
 
     /// The TPM, when there is one.
@@ -217,12 +233,13 @@ impl KeyProviders {
         &self.software
     }
 
-    /// The provider a managed certificate's key goes to: the TPM when there is one, as
-    /// Connect Sync does, otherwise the software store.
-    pub fn preferred(&self) -> &dyn KeyProvider {
-        match &self.tpm {
-            Some(tpm) => tpm,
-            None => &self.software,
+    /// Where a managed certificate's key goes first: the TPM when the machine has one (when
+    /// it cannot be used, the caller falls back to the software store). `None` without a TPM.
+    pub fn tpm_key_creator(&self) -> Option<&dyn KeyProvider> {
+        match (&self.tpm_keys, &self.tpm) {
+            (Some(provider), _) => Some(provider.as_ref()),
+            (None, Some(tpm)) => Some(tpm),
+            (None, None) => None,
         }
     }
 

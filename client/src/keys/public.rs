@@ -99,7 +99,7 @@ impl fmt::Debug for RsaPublicKey {
     }
 }
 
-fn strip_zeros(bytes: &[u8]) -> &[u8] {
+pub(super) fn strip_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     &bytes[start..]
 }
@@ -114,7 +114,7 @@ fn der_integer(magnitude: &[u8]) -> Vec<u8> {
     der_tlv(0x02, &content)
 }
 
-fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+pub(super) fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
     let len = content.len();
     if len < 0x80 {
@@ -133,7 +133,7 @@ fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 }
 
 /// Reads one DER TLV: (tag, content, rest). `None` when truncated or over-long.
-fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(super) fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;
     let (&first, mut rest) = rest.split_first()?;
     let len = if first < 0x80 {

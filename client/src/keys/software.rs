@@ -13,7 +13,8 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self, KeyPair as _, RsaKeyPair};
 
 use super::{
-    KeyError, KeyLocation, KeyProvider, KeyRef, RsaPublicKey, Sha256Digest, SignatureScheme, Signer,
+    KeyError, KeyLocation, KeyProvider, KeyRef, RsaPrivateParts, RsaPublicKey, Sha256Digest,
+    SignatureScheme, Signer,
 };
 use crate::fsutil;
 
@@ -42,6 +43,19 @@ impl SoftwareKeyStore {
         let pkcs8 = pair.as_der().map_err(|_| KeyError::Crypto {
             operation: "encoding",
         })?;
+        self.keep(pkcs8.as_ref(), pair)
+    }
+
+    /// Keeps an administrator's key (`Import-PfxCertificate` into the software provider): the
+    /// same owner-only file a created key gets, and no way out again.
+    pub fn import(&self, key: &RsaPrivateParts) -> Result<SoftwareKey, KeyError> {
+        let pair = RsaKeyPair::from_pkcs8(key.pkcs8()).map_err(|_| KeyError::Crypto {
+            operation: "import",
+        })?;
+        self.keep(key.pkcs8(), pair)
+    }
+
+    fn keep(&self, pkcs8: &[u8], pair: RsaKeyPair) -> Result<SoftwareKey, KeyError> {
         let id = uuid::Uuid::new_v4().to_string();
         let path = self.path_of(&id);
         let io = |source| KeyError::Io {
@@ -49,7 +63,7 @@ impl SoftwareKeyStore {
             source,
         };
         fsutil::create_private_dir(&self.dir).map_err(io)?;
-        fsutil::write_atomic(&path, pkcs8.as_ref(), 0o600).map_err(io)?;
+        fsutil::write_atomic(&path, pkcs8, 0o600).map_err(io)?;
         SoftwareKey::new(id, path, pair)
     }
 

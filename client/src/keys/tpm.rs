@@ -11,21 +11,34 @@
 //!
 //! The signing keys have scheme Null, so each call picks RSASSA (RS256) or RSAPSS (PS256).
 //!
+//! An administrator's existing key is brought in with TPM2_Import ([`Tpm::import`]), without
+//! an inner or outer wrapper (the key travels to the TPM in the clear, which a local emulator's
+//! socket allows; a TPM on a bus would want an inner wrapper). TPM2_Import needs fixedTPM and
+//! fixedParent clear, so such a key is kept from leaving another way: its authPolicy is empty,
+//! and TPM2_Duplicate needs a policy session whose digest matches it, which no session can.
+//! Its blobs are stored and loaded exactly like a created key's.
+//!
 //! One `tss_esapi::Context` per [`Tpm`], behind a mutex: ESYS is not safe for concurrent
 //! commands. Calls block for milliseconds; async code calls them from `spawn_blocking`.
+//! [`Tpm::lazy`] opens the context at the first command, so a machine whose TPM cannot be
+//! reached still runs everything that does not need it (and a failing TPM is an error of the
+//! command that needed it, which the caller may answer by falling back to software).
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use tss_esapi::attributes::ObjectAttributesBuilder;
 use tss_esapi::constants::tss::{TPM2_RH_NULL, TPM2_ST_HASHCHECK};
 use tss_esapi::handles::KeyHandle;
 use tss_esapi::interface_types::algorithm::HashingAlgorithm;
+use tss_esapi::interface_types::algorithm::PublicAlgorithm;
 use tss_esapi::interface_types::key_bits::RsaKeyBits;
 use tss_esapi::interface_types::resource_handles::Hierarchy;
 use tss_esapi::structures::{
-    Digest, HashScheme, HashcheckTicket, Private, Public, RsaExponent, RsaScheme, Signature,
-    SignatureScheme as TpmSignatureScheme, SymmetricDefinitionObject,
+    Auth, Digest, EncryptedSecret, HashScheme, HashcheckTicket, Private, PrivateKeyRsa, Public,
+    PublicBuilder, PublicKeyRsa, PublicRsaParametersBuilder, RsaExponent, RsaScheme, Sensitive,
+    SensitiveBuffer, Signature, SignatureScheme as TpmSignatureScheme, SymmetricDefinitionObject,
 };
 use tss_esapi::traits::{Marshall, UnMarshall};
 use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
@@ -35,14 +48,17 @@ use tss_esapi::utils::{
 use tss_esapi::{Context, TctiNameConf};
 
 use super::{
-    KeyError, KeyLocation, KeyProvider, KeyRef, RsaPublicKey, Sha256Digest, SignatureScheme, Signer,
+    KeyError, KeyLocation, KeyProvider, KeyRef, RsaPrivateParts, RsaPublicKey, Sha256Digest,
+    SignatureScheme, Signer,
 };
 
 /// A TPM 2.0 reached through one TCTI, shared by clones.
 #[derive(Clone)]
 pub struct Tpm {
     tcti: String,
-    state: Arc<Mutex<TpmState>>,
+    conf: TctiNameConf,
+    /// `None` until the context is opened (at the first command, for [`Tpm::lazy`]).
+    state: Arc<Mutex<Option<TpmState>>>,
 }
 
 struct TpmState {
@@ -75,6 +91,9 @@ pub struct TpmKeyAttributes {
     pub sign: bool,
     pub decrypt: bool,
     pub restricted: bool,
+    /// No authPolicy: TPM2_Duplicate (which needs a matching policy session) cannot take the
+    /// key out, whatever fixedTPM and fixedParent say.
+    pub auth_policy_empty: bool,
 }
 
 fn tpm_err(operation: &'static str) -> impl FnOnce(tss_esapi::Error) -> KeyError {
@@ -85,14 +104,19 @@ impl Tpm {
     /// Opens a context on the TPM named by a TCTI string: `device:/dev/tpmrm0` on a real
     /// machine, `swtpm:host=127.0.0.1,port=P` against swtpm.
     pub fn connect(tcti: &str) -> Result<Self, KeyError> {
+        let tpm = Self::lazy(tcti)?;
+        tpm.opened(|_| Ok(()))?;
+        Ok(tpm)
+    }
+
+    /// The TPM named by a TCTI string, reached at its first command: only a malformed TCTI is
+    /// an error now; a TPM that cannot be reached fails the commands that need it.
+    pub fn lazy(tcti: &str) -> Result<Self, KeyError> {
         let conf = TctiNameConf::from_str(tcti).map_err(tpm_err("TCTI configuration"))?;
-        let context = Context::new(conf).map_err(tpm_err("connect"))?;
         Ok(Self {
             tcti: tcti.to_owned(),
-            state: Arc::new(Mutex::new(TpmState {
-                context,
-                primary: None,
-            })),
+            conf,
+            state: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -126,6 +150,86 @@ impl Tpm {
         TpmKey::new(self.clone(), blobs, &created.out_public)
     }
 
+    /// Imports an administrator's RSA-2048 key (TPM2_Import under the storage primary): the
+    /// key signs in the TPM from then on and cannot be duplicated out of it (empty authPolicy).
+    /// The TPM itself checks that the prime belongs to the modulus.
+    pub fn import(&self, key: &RsaPrivateParts) -> Result<TpmKey, KeyError> {
+        let exponent = match key.public_key().exponent() {
+            [0x01, 0x00, 0x01] => RsaExponent::default(),
+            other => {
+                let value = other.iter().try_fold(0u32, |acc, &b| {
+                    acc.checked_mul(256).map(|v| v | u32::from(b))
+                });
+                RsaExponent::create(value.unwrap_or(0)).map_err(tpm_err("the key's exponent"))?
+            }
+        };
+        let attributes = ObjectAttributesBuilder::new()
+            .with_fixed_tpm(false)
+            .with_fixed_parent(false)
+            .with_sensitive_data_origin(false)
+            .with_user_with_auth(true)
+            .with_sign_encrypt(true)
+            .with_decrypt(false)
+            .with_restricted(false)
+            .with_encrypted_duplication(false)
+            .build()
+            .map_err(tpm_err("building the imported key's attributes"))?;
+        let public = PublicBuilder::new()
+            .with_public_algorithm(PublicAlgorithm::Rsa)
+            .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
+            .with_object_attributes(attributes)
+            .with_rsa_parameters(
+                PublicRsaParametersBuilder::new_unrestricted_signing_key(
+                    RsaScheme::Null,
+                    RsaKeyBits::Rsa2048,
+                    exponent,
+                )
+                .build()
+                .map_err(tpm_err("building the imported key's parameters"))?,
+            )
+            .with_rsa_unique_identifier(
+                PublicKeyRsa::try_from(key.public_key().modulus().to_vec())
+                    .map_err(tpm_err("the key's modulus"))?,
+            )
+            .build()
+            .map_err(tpm_err("building the imported key's public area"))?;
+        let sensitive = Sensitive::Rsa {
+            auth_value: Auth::default(),
+            seed_value: Digest::default(),
+            sensitive: PrivateKeyRsa::try_from(key.prime().to_vec())
+                .map_err(tpm_err("the key's prime"))?,
+        };
+        // No wrapper: the duplicate is the size-prefixed TPMT_SENSITIVE itself.
+        let duplicate = SensitiveBuffer::try_from(sensitive)
+            .and_then(|buffer| buffer.marshall())
+            .and_then(Private::try_from)
+            .map_err(tpm_err("marshalling the key"))?;
+        let private = self.with_primary(|context, primary| {
+            context
+                .execute_with_nullauth_session(|c| {
+                    c.import(
+                        primary.into(),
+                        None,
+                        public.clone(),
+                        duplicate,
+                        EncryptedSecret::default(),
+                        SymmetricDefinitionObject::Null,
+                    )
+                })
+                .map_err(tpm_err("import"))
+        })?;
+        let blobs = TpmKeyBlobs {
+            private: private.value().to_vec(),
+            public: public
+                .marshall()
+                .map_err(tpm_err("marshalling the public area"))?,
+        };
+        let imported = TpmKey::new(self.clone(), blobs, &public)?;
+        // Loading proves the TPM took it (and it checks the key's binding again).
+        self.with_loaded(&imported.blobs, |_, _| Ok(()))?;
+        Ok(imported)
+    }
+
     /// Opens a key from its blobs (in this or any later context on the same TPM).
     pub fn open(&self, blobs: TpmKeyBlobs) -> Result<TpmKey, KeyError> {
         let public =
@@ -136,7 +240,7 @@ impl Tpm {
         Ok(key)
     }
 
-    fn lock(&self) -> MutexGuard<'_, TpmState> {
+    fn lock(&self) -> MutexGuard<'_, Option<TpmState>> {
         // A panic mid-command leaves at worst a loaded handle that the next flush or the
         // context's Drop cleans up; the context itself stays usable.
         self.state
@@ -144,32 +248,51 @@ impl Tpm {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Runs `f` on the open context, opening it first if need be.
+    fn opened<T>(
+        &self,
+        f: impl FnOnce(&mut TpmState) -> Result<T, KeyError>,
+    ) -> Result<T, KeyError> {
+        let mut guard = self.lock();
+        if guard.is_none() {
+            let context = Context::new(self.conf.clone()).map_err(tpm_err("connect"))?;
+            *guard = Some(TpmState {
+                context,
+                primary: None,
+            });
+        }
+        match guard.as_mut() {
+            Some(state) => f(state),
+            None => Err(KeyError::NoTpm),
+        }
+    }
+
     fn with_primary<T>(
         &self,
         f: impl FnOnce(&mut Context, KeyHandle) -> Result<T, KeyError>,
     ) -> Result<T, KeyError> {
-        let mut guard = self.lock();
-        let state = &mut *guard;
-        let primary = match state.primary {
-            Some(handle) => handle,
-            None => {
-                let template = create_restricted_decryption_rsa_public(
-                    SymmetricDefinitionObject::AES_128_CFB,
-                    RsaKeyBits::Rsa2048,
-                    RsaExponent::default(),
-                )
-                .map_err(tpm_err("building the primary template"))?;
-                let created = state
-                    .context
-                    .execute_with_nullauth_session(|c| {
-                        c.create_primary(Hierarchy::Owner, template, None, None, None, None)
-                    })
-                    .map_err(tpm_err("create_primary"))?;
-                state.primary = Some(created.key_handle);
-                created.key_handle
-            }
-        };
-        f(&mut state.context, primary)
+        self.opened(|state| {
+            let primary = match state.primary {
+                Some(handle) => handle,
+                None => {
+                    let template = create_restricted_decryption_rsa_public(
+                        SymmetricDefinitionObject::AES_128_CFB,
+                        RsaKeyBits::Rsa2048,
+                        RsaExponent::default(),
+                    )
+                    .map_err(tpm_err("building the primary template"))?;
+                    let created = state
+                        .context
+                        .execute_with_nullauth_session(|c| {
+                            c.create_primary(Hierarchy::Owner, template, None, None, None, None)
+                        })
+                        .map_err(tpm_err("create_primary"))?;
+                    state.primary = Some(created.key_handle);
+                    created.key_handle
+                }
+            };
+            f(&mut state.context, primary)
+        })
     }
 
     /// Loads the key, runs `f`, and flushes the key whatever `f` returned.
@@ -252,6 +375,7 @@ impl TpmKey {
             sign: a.sign_encrypt(),
             decrypt: a.decrypt(),
             restricted: a.restricted(),
+            auth_policy_empty: public.auth_policy().is_empty(),
         })
     }
 }

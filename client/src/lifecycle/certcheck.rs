@@ -1,5 +1,7 @@
-//! The certificate check of every scheduler run: warning 1011 when the certificate expires in
-//! 150 days or less (rotation due), error 1012 once it has expired, warning 1014 when a
+//! The certificate check of every scheduler run that is not suspended: warning 1011 when the
+//! certificate expires in 150 days or less (rotation due) and error 1012 once it has expired,
+//! both only while maintenance is enabled (the newer revision of the article: "at the scheduler
+//! frequency if maintenance is enabled and the scheduler isn't suspended"); warning 1014 when a
 //! certificate the administrator brought (BYOC) keeps its key outside a TPM.
 
 use serde::Serialize;
@@ -14,6 +16,23 @@ use super::server::SyncServer;
 
 /// Rotation is due when the certificate expires within this long.
 pub const ROTATION_WARNING: Duration = Duration::days(150);
+
+/// Which events a certificate check writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckEvents {
+    /// 1011 (rotation due) and 1012 (expired).
+    pub expiry: bool,
+    /// 1014 (a BYOC key outside a TPM).
+    pub not_in_tpm: bool,
+}
+
+impl CheckEvents {
+    /// Only look.
+    pub const NONE: CheckEvents = CheckEvents {
+        expiry: false,
+        not_in_tpm: false,
+    };
+}
 
 /// What the check found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,20 +50,18 @@ pub struct CertificateStatus {
 }
 
 impl SyncServer {
-    /// Checks the connector's certificate; `emit` writes the events. `None` when the
-    /// connector uses its service account.
+    /// Checks the connector's certificate and writes the events `emit` asks for. `None` when
+    /// the connector uses its service account.
     pub fn check_certificate(
         &self,
-        emit: bool,
+        emit: CheckEvents,
     ) -> Result<Option<CertificateStatus>, LifecycleError> {
         let config = self.config()?;
         let Some(app) = config.active_application() else {
             return Ok(None);
         };
         let status = self.certificate_status(app)?;
-        if emit {
-            self.emit_certificate_events(app, &status)?;
-        }
+        self.emit_certificate_events(app, &status, emit)?;
         Ok(Some(status))
     }
 
@@ -71,6 +88,7 @@ impl SyncServer {
         &self,
         app: &ApplicationIdentity,
         status: &CertificateStatus,
+        emit: CheckEvents,
     ) -> Result<(), LifecycleError> {
         let hash = &status.certificate_sha256_hash;
         let expiry = status
@@ -85,7 +103,7 @@ impl SyncServer {
                 "Create a new certificate and run Invoke-ADSyncApplicationCredentialRotation -CertificateSHA256Hash <hash>."
             }
         };
-        if status.expired {
+        if emit.expiry && status.expired {
             self.event(
                 ids::CERTIFICATE_EXPIRED,
                 Level::Error,
@@ -95,7 +113,7 @@ impl SyncServer {
                     app.application_app_id
                 ),
             )?;
-        } else if status.rotation_due {
+        } else if emit.expiry && status.rotation_due {
             self.event(
                 ids::CERTIFICATE_ROTATION_DUE,
                 Level::Warning,
@@ -106,7 +124,10 @@ impl SyncServer {
                 ),
             )?;
         }
-        if app.certificate_managed_by == ManagedBy::Customer && !status.hardware_backed {
+        if emit.not_in_tpm
+            && app.certificate_managed_by == ManagedBy::Customer
+            && !status.hardware_backed
+        {
             self.event(
                 ids::CERTIFICATE_NOT_IN_TPM,
                 Level::Warning,

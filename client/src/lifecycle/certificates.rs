@@ -1,6 +1,7 @@
 //! The connector's certificates and where they come from: a managed one Connect Sync makes
-//! for itself (a new key in the preferred provider, TPM when there is one; self-signed; in the
-//! sync account's CURRENT_USER store), an administrator's (BYOC) found in LOCAL_MACHINE by its
+//! for itself (a new key in the TPM when there is one and it can be used, else in the software
+//! provider, with warning 1020 when a TPM failed; self-signed; in the sync account's
+//! CURRENT_USER store), an administrator's (BYOC) found in LOCAL_MACHINE by its
 //! SHA-256 hash and validated, and the retirement of one that is no longer used. Onboarding
 //! and rotation both take their certificates from here.
 
@@ -8,8 +9,9 @@ use time::Duration;
 
 use crate::cert::{Certificate, CertificateRequest, self_signed, validate_byoc};
 use crate::config::{ConnectorConfig, ManagedBy, StoreKind};
+use crate::events::{Level, SOURCE_ADSYNC, ids};
 use crate::ids::Sha256Hash;
-use crate::keys::KeyRef;
+use crate::keys::{KeyProvider, KeyRef};
 
 use super::error::{LifecycleError, Precondition};
 use super::journal::JournalCertificate;
@@ -28,14 +30,34 @@ impl SyncServer {
             .await
     }
 
+    /// The key goes to the TPM when the machine has one; when the TPM cannot be used (it does
+    /// not answer, or refuses the key), to the software store, with warning 1020 saying why.
     fn create_managed_certificate_now(&self) -> Result<Certificate, LifecycleError> {
-        let provider = self.providers().preferred();
-        let signer = provider.create_key()?;
         let request =
             CertificateRequest::managed(self.now() - CERT_BACKDATE, MANAGED_CERT_VALIDITY);
-        let cert = self_signed(signer.as_ref(), &request)?;
+        let made = |provider: &dyn KeyProvider| -> Result<_, LifecycleError> {
+            let signer = provider.create_key()?;
+            let cert = self_signed(signer.as_ref(), &request)?;
+            Ok((cert, signer.key_ref()))
+        };
+        let tpm_made = self.providers().tpm_key_creator().map(made);
+        let (cert, key) = match tpm_made {
+            Some(Ok(made)) => made,
+            Some(Err(e)) => {
+                self.event(
+                    ids::TPM_NOT_USABLE,
+                    Level::Warning,
+                    SOURCE_ADSYNC,
+                    format!(
+                        "The TPM could not be used ({e}); the key of the managed certificate was created in the software key storage provider instead, not exportable. Without the TPM only software protects the private key."
+                    ),
+                )?;
+                made(self.providers().software())?
+            }
+            None => made(self.providers().software())?,
+        };
         self.store(StoreKind::CurrentUser)
-            .add(&cert, signer.key_ref(), false, Vec::new())?;
+            .add(&cert, key, false, Vec::new())?;
         Ok(cert)
     }
 

@@ -11,6 +11,7 @@ use crate::config::{ConfigError, ProductVersion};
 use crate::graph::GraphError;
 use crate::http::TransportError;
 use crate::ids::{ClientId, KeyCredentialId, Sha256Hash};
+use crate::import::ImportError;
 use crate::keys::KeyError;
 use crate::store::StoreError;
 use crate::token::TokenError;
@@ -28,6 +29,9 @@ pub enum LifecycleError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Certificate(#[from] CertError),
+    /// An administrator's certificate or key that cannot be imported; the reason names why.
+    #[error("cannot import the certificate: {0}")]
+    Import(#[from] ImportError),
     #[error("the certificate {hash} cannot be used: {reason}")]
     Byoc {
         hash: Sha256Hash,
@@ -74,6 +78,19 @@ pub enum Precondition {
     /// `install` on a state directory that already holds a server.
     #[error("a sync server is already installed in {}", .state_dir.display())]
     AlreadyInstalled { state_dir: PathBuf },
+    /// `upgrade` to the installed version or an older one.
+    #[error(
+        "version {installed} is installed; an in-place upgrade needs a later version ({given} is not)"
+    )]
+    NotAnUpgrade {
+        installed: ProductVersion,
+        given: ProductVersion,
+    },
+    /// The upgrade's checkbox without an administrator's sign-in.
+    #[error(
+        "--configure-application-authentication needs an administrator's sign-in (--admin-upn)"
+    )]
+    AdministratorNeededToConfigure,
     /// The server has no tenant in its configuration (not installed with a sign-in).
     #[error("the server knows no tenant yet; install it with an administrator's sign-in")]
     NoTenant,
@@ -171,9 +188,15 @@ pub enum Precondition {
     /// `new-certificate --provider tpm` on a machine without a TPM.
     #[error("this machine has no TPM (--tpm); use --provider software")]
     NoTpm,
+    /// Importing a certificate that LOCAL_MACHINE already holds.
+    #[error("certificate {hash} is already in the LOCAL_MACHINE store")]
+    CertificateAlreadyInStore { hash: Sha256Hash },
     /// BYOC: no certificate with this hash in LOCAL_MACHINE.
     #[error("no certificate with SHA-256 hash {hash} in the LOCAL_MACHINE store")]
     CertificateNotInStore { hash: Sha256Hash },
+    /// Removing a LOCAL_MACHINE certificate that is still used.
+    #[error("certificate {hash} cannot be removed from LOCAL_MACHINE: {user}")]
+    CertificateInUse { hash: Sha256Hash, user: String },
     /// A certificate a rotation journal names has left its store.
     #[error("certificate {hash} is no longer in its store")]
     CertificateLeftStore { hash: Sha256Hash },
@@ -182,6 +205,13 @@ pub enum Precondition {
     /// A rotation to a given certificate while an earlier one waits for its new key.
     #[error("an earlier rotation is still waiting for its new key to take effect; run again later")]
     RotationWaiting,
+    /// A resumed rotation's new certificate, which the administrator brought, can no longer be
+    /// used (it expired, or was removed from the application); the client does not choose
+    /// another certificate for them.
+    #[error(
+        "the rotation's new certificate {hash} {reason}; rotate to another certificate: --certificate-sha256-hash <hash> --admin-upn <UPN>"
+    )]
+    RotationTargetUnusable { hash: Sha256Hash, reason: String },
     /// Rotating to the certificate the connector already uses.
     #[error("{hash} is already the connector's certificate; rotation needs a new one")]
     AlreadyTheCertificate { hash: Sha256Hash },
@@ -196,6 +226,16 @@ pub enum Precondition {
         "the application's object id is unknown to this server; rotate with an administrator's sign-in (--admin-upn)"
     )]
     ObjectIdUnknown,
+    /// The connector's certificate has expired: the application can no longer add a key with
+    /// it; an administrator can.
+    #[error(
+        "the connector's certificate {hash} expired on {}; the application cannot add a key with it. Rotate with an administrator's sign-in: --admin-upn <UPN>",
+        .not_after.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    )]
+    CertificateExpiredNeedsAdministrator {
+        hash: Sha256Hash,
+        not_after: time::OffsetDateTime,
+    },
     /// The application cannot add a key with its current certificate (the token or the proof
     /// was refused: the certificate expired or was removed); an administrator can.
     #[error(
@@ -304,6 +344,17 @@ mod tests {
                 "a sync server is already installed in /srv/adsync".into(),
             ),
             (
+                Precondition::NotAnUpgrade {
+                    installed: "2.5.79.0".parse().unwrap(),
+                    given: "2.5.79.0".parse().unwrap(),
+                },
+                "version 2.5.79.0 is installed; an in-place upgrade needs a later version (2.5.79.0 is not)".into(),
+            ),
+            (
+                Precondition::AdministratorNeededToConfigure,
+                "--configure-application-authentication needs an administrator's sign-in (--admin-upn)".into(),
+            ),
+            (
                 Precondition::NoTenant,
                 "the server knows no tenant yet; install it with an administrator's sign-in".into(),
             ),
@@ -389,8 +440,19 @@ mod tests {
                 "this machine has no TPM (--tpm); use --provider software".into(),
             ),
             (
+                Precondition::CertificateAlreadyInStore { hash: hash.clone() },
+                format!("certificate {hash} is already in the LOCAL_MACHINE store"),
+            ),
+            (
                 Precondition::CertificateNotInStore { hash: hash.clone() },
                 format!("no certificate with SHA-256 hash {hash} in the LOCAL_MACHINE store"),
+            ),
+            (
+                Precondition::CertificateInUse {
+                    hash: hash.clone(),
+                    user: "the connector authenticates with it".into(),
+                },
+                format!("certificate {hash} cannot be removed from LOCAL_MACHINE: the connector authenticates with it"),
             ),
             (
                 Precondition::CertificateLeftStore { hash: hash.clone() },
@@ -399,6 +461,13 @@ mod tests {
             (
                 Precondition::RotationWaiting,
                 "an earlier rotation is still waiting for its new key to take effect; run again later".into(),
+            ),
+            (
+                Precondition::RotationTargetUnusable {
+                    hash: hash.clone(),
+                    reason: "has expired".into(),
+                },
+                format!("the rotation's new certificate {hash} has expired; rotate to another certificate: --certificate-sha256-hash <hash> --admin-upn <UPN>"),
             ),
             (
                 Precondition::AlreadyTheCertificate { hash: hash.clone() },
@@ -411,6 +480,13 @@ mod tests {
             (
                 Precondition::ObjectIdUnknown,
                 "the application's object id is unknown to this server; rotate with an administrator's sign-in (--admin-upn)".into(),
+            ),
+            (
+                Precondition::CertificateExpiredNeedsAdministrator {
+                    hash: hash.clone(),
+                    not_after: time::macros::datetime!(2027-01-02 03:04:05 UTC),
+                },
+                format!("the connector's certificate {hash} expired on 2027-01-02T03:04:05Z; the application cannot add a key with it. Rotate with an administrator's sign-in: --admin-upn <UPN>"),
             ),
             (
                 Precondition::AdministratorNeededToRotate {

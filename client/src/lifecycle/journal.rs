@@ -1,7 +1,9 @@
 //! The rotation journal (`rotation.json` in the state directory): which certificate a rotation
-//! goes from and to, and how far it got, rewritten atomically after each step so that the next
-//! run resumes from the last step written. Also the points between a rotation's side effects
-//! where a crash test stops it ([`RotationPoint`]).
+//! goes from and to, the certificates it gave up on the way (a new certificate that expired or
+//! was removed from the application before the rotation finished), and how far it got,
+//! rewritten atomically after each step so that the next run resumes from the last step
+//! written. Also the points between a rotation's side effects where a crash test stops it
+//! ([`RotationPoint`]).
 
 use std::path::Path;
 
@@ -27,7 +29,13 @@ pub struct JournalCertificate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "Step")]
 pub enum RotationStep {
+    /// The new certificate exists; nothing was sent to the application yet.
     Created,
+    /// The new certificate is being added (addKey, or the administrator's PATCH, was or is
+    /// about to be sent): whether it took effect is not known. Written before the request, so
+    /// a resumed rotation never adds a certificate a second time (a first copy still
+    /// replicating would appear later and outlive the rotation).
+    Adding,
     KeyAdded {
         #[serde(rename = "CertificateId")]
         key_id: Option<KeyCredentialId>,
@@ -49,6 +57,11 @@ pub struct RotationJournal {
     pub started: OffsetDateTime,
     pub old: JournalCertificate,
     pub new: JournalCertificate,
+    /// New certificates given up before the switch (expired, or gone from the application):
+    /// like the old one, their credentials are removed at the end (they may still be on the
+    /// application, or appear there once a lagging write replicates).
+    #[serde(default)]
+    pub abandoned: Vec<JournalCertificate>,
     pub step: RotationStep,
 }
 
@@ -60,7 +73,7 @@ pub struct RotationJournal {
 pub enum RotationPoint {
     /// The new certificate exists and the journal says `Created`.
     Created,
-    /// The new certificate is on the application; the journal still says `Created`.
+    /// The new certificate is on the application; the journal still says `Adding`.
     KeyAddedUnrecorded,
     /// The journal says `KeyAdded`.
     KeyAdded,
@@ -94,7 +107,8 @@ mod tests {
         let journal = RotationJournal {
             started: time::macros::datetime!(2026-01-01 0:00 UTC),
             old: side.clone(),
-            new: side,
+            new: side.clone(),
+            abandoned: vec![side],
             step: RotationStep::KeyAdded {
                 key_id: Some(KeyCredentialId::from("k1")),
                 old_removed: false,

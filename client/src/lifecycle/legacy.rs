@@ -1,15 +1,15 @@
 //! The legacy service account (`Sync_<Server>_<id>`, a user holding the Directory
-//! Synchronization Accounts role): created at installation, re-created by
-//! `Add-ADSyncAADServiceAccount` to roll back from application authentication, removed by
-//! `Remove-ADSyncAADServiceAccount` once the application works (a custom account that cannot
-//! be deleted is deprivileged instead: its role assignment is removed).
+//! Synchronization Accounts role): created when a version older than 2.5.3.0 is installed
+//! ([`super::install`]), re-created by `Add-ADSyncAADServiceAccount` to roll back from
+//! application authentication, removed by `Remove-ADSyncAADServiceAccount` once the application
+//! works (a custom account that cannot be deleted is deprivileged instead: its role assignment
+//! is removed).
 
 use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{
-    ConnectorConfig, IdentityType, ProductVersion, ServiceAccount, ServiceAccountSecret,
-    secret_file,
+    ConnectorConfig, IdentityType, ServiceAccount, ServiceAccountSecret, secret_file,
 };
 use crate::events::{Level, SOURCE_ADSYNC, ids};
 use crate::graph::GraphError;
@@ -24,16 +24,6 @@ pub const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-8758-1e
 /// How long Entra may take before a (re-)created service account works, per the documents.
 pub const SERVICE_ACCOUNT_PROPAGATION: time::Duration = time::Duration::minutes(15);
 
-/// What `adsync install` is told about the server.
-#[derive(Debug, Clone)]
-pub struct InstallOptions {
-    pub server_name: String,
-    /// Generated when absent.
-    pub sync_machine_identifier: Option<String>,
-    pub version: ProductVersion,
-    pub password_writeback: bool,
-}
-
 /// What happened to a removed service account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -44,35 +34,6 @@ pub struct RemovedAccount {
 }
 
 impl SyncServer {
-    /// Installs the sync server with express settings: the configuration and a `Sync_*`
-    /// service account created with the administrator's sign-in.
-    pub async fn install(
-        &self,
-        options: &InstallOptions,
-        admin: &AdminCredentials,
-    ) -> Result<ConnectorConfig, LifecycleError> {
-        if self.config_store().load()?.is_some() {
-            return Err(Precondition::AlreadyInstalled {
-                state_dir: self.state_dir().to_path_buf(),
-            }
-            .into());
-        }
-        let machine_id = options
-            .sync_machine_identifier
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let mut config = ConnectorConfig::new(&options.server_name, &machine_id, options.version);
-        config.password_writeback_enabled = options.password_writeback;
-        let session = self.admin_session(admin).await?;
-        let account = self
-            .ensure_service_account(&session, &mut config, None)
-            .await?;
-        config.connector_identity_type = IdentityType::ServiceAccount;
-        config.service_account = Some(account);
-        self.save_config(&config)?;
-        Ok(config)
-    }
-
     /// `Add-ADSyncAADServiceAccount`: (re-)creates the service account, or resets its
     /// password, gives it the Directory Synchronization Accounts role, and switches the
     /// connector back to it. The new account can take up to 15 minutes to work.
@@ -165,7 +126,9 @@ impl SyncServer {
             .ok_or_else(|| Precondition::NoServiceAccountPassword.into())
     }
 
-    async fn ensure_service_account(
+    /// Creates the service account (or resets its password), gives it the Directory
+    /// Synchronization Accounts role, and records the tenant in `config`.
+    pub(super) async fn ensure_service_account(
         &self,
         session: &AdminSession,
         config: &mut ConnectorConfig,

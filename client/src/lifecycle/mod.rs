@@ -2,7 +2,9 @@
 //! [`SyncServer`] (configuration, stores, event log, scheduler) and one module per job.
 //!
 //! - [`server`]: the server's shared pieces (state, clock, HTTP, admin and app sessions).
-//! - [`legacy`]: installation and the legacy `Sync_*` service account (add, remove, rollback).
+//! - [`install`]: a new installation (the managed application from 2.5.3.0) and an in-place
+//!   upgrade, with or without the checkbox that configures application authentication.
+//! - [`legacy`]: the legacy `Sync_*` service account (add, remove, rollback).
 //! - [`registration`]: the application in Entra: registration, permissions, BYOA checks.
 //! - [`onboarding`]: managed, BYOC, BYOA and automatic onboarding; the switch to it.
 //! - [`certificates`]: the connector's certificates: managed ones made, BYOC ones found and
@@ -24,6 +26,7 @@ pub mod certcheck;
 pub mod certificates;
 pub mod error;
 pub mod hygiene;
+pub mod install;
 pub mod journal;
 pub mod legacy;
 pub mod onboarding;

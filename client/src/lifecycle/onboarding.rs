@@ -19,9 +19,11 @@
 use serde_json::json;
 use time::Duration;
 
+use crate::cert::Certificate;
 use crate::cloud::{SYNC_SERVICE_APP_ID, default_scope};
 use crate::config::{
-    ApplicationIdentity, ConnectorConfig, IdentityType, ManagedBy, ProductVersion, StoreKind,
+    ApplicationIdentity, ConnectorConfig, CredentialOption, IdentityType, ManagedBy,
+    ProductVersion, ShownManager, StoreKind,
 };
 use crate::events::{Level, SOURCE_ADSYNC, ids};
 use crate::graph::ObjectRef;
@@ -30,7 +32,8 @@ use crate::ids::{ClientId, KeyCredentialId, ObjectId, Sha256Hash};
 use super::error::{LifecycleError, Precondition};
 use super::journal::JournalCertificate;
 use super::registration::{check_byoa, credential_is, register_application};
-use super::server::{AdminCredentials, CONNECT_CLIENT_ID, SyncServer};
+use super::rotation::RotationOutcome;
+use super::server::{AdminCredentials, AdminSession, CONNECT_CLIENT_ID, SyncServer};
 
 /// The window within which an eligible server onboards itself.
 pub const AUTOMATIC_ONBOARDING_WINDOW: Duration = Duration::hours(6);
@@ -46,32 +49,117 @@ pub enum AutomaticOnboarding {
     Onboarded { app_id: ClientId },
 }
 
+/// What `Add-EntraApplicationRegistration` did, which depends on the server's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntraRegistration {
+    /// Registered the sync application (managed or BYOC); linking is the next step.
+    Registered(ApplicationIdentity),
+    /// Linked the administrator's application (BYOA, with `-ApplicationAppId`, the newer
+    /// revision's form) and switched to it.
+    Linked(ApplicationIdentity),
+    /// BYOA rotation: the connector moved to the administrator's new certificate.
+    Rotated(RotationOutcome),
+}
+
 impl SyncServer {
-    /// `Add-EntraApplicationRegistration [-CertificateSHA256Hash]`: registers the sync
-    /// application in Entra with the administrator's sign-in (managed certificate when no
-    /// hash is given, else the BYOC certificate). The connector does not switch yet.
+    /// `Add-EntraApplicationRegistration [-CertificateSHA256Hash [-ApplicationAppId]]`, as the
+    /// article's newer revision uses it: on a server still on its service account it registers
+    /// the sync application in Entra with the administrator's sign-in (managed certificate when
+    /// no hash is given, else the BYOC certificate; the connector does not switch yet), or, with
+    /// an application id, links the administrator's application (BYOA). On a server onboarded
+    /// with BYOA it rotates to the administrator's new certificate
+    /// ([`SyncServer::rotate_credential`] with their sign-in, which also registers the new
+    /// certificate on their application when they have not).
     pub async fn add_entra_application_registration(
         &self,
         admin: &AdminCredentials,
         certificate: Option<&Sha256Hash>,
+        application: Option<&ClientId>,
+    ) -> Result<EntraRegistration, LifecycleError> {
+        let config = self.config()?;
+        if let (Some(app), Some(hash)) = (config.active_application(), certificate)
+            && app.option() == CredentialOption::Byoa
+            && application.is_none_or(|a| a == &app.application_app_id)
+        {
+            let outcome = self.rotate_credential(Some(hash), Some(admin)).await?;
+            return Ok(EntraRegistration::Rotated(outcome));
+        }
+        if application.is_some() {
+            let linked = self
+                .add_adsync_application_registration(Some(admin), certificate, application)
+                .await?;
+            return Ok(EntraRegistration::Linked(linked));
+        }
+        let registered = self.register_checked(admin, certificate).await?;
+        Ok(EntraRegistration::Registered(registered))
+    }
+
+    /// Registers the sync application for a server still on its service account: checks the
+    /// version, the identity and the certificate named, then the administrator's sign-in,
+    /// before anything is made or written.
+    async fn register_checked(
+        &self,
+        admin: &AdminCredentials,
+        certificate: Option<&Sha256Hash>,
     ) -> Result<ApplicationIdentity, LifecycleError> {
-        let mut config = self.config()?;
+        let config = self.config()?;
         check_can_onboard(&config)?;
-        let (cert, store, cert_managed_by) = match certificate {
-            Some(hash) => {
-                let (cert, _) = self.byoc_certificate(hash)?;
-                (cert, StoreKind::LocalMachine, ManagedBy::Customer)
-            }
+        let byoc = match certificate {
+            Some(hash) => Some(self.byoc_certificate(hash)?.0),
+            None => None,
+        };
+        let session = self.admin_session(admin).await?;
+        self.register(&session, config, byoc).await
+    }
+
+    /// Registers the sync application in Entra with an administrator's session: the BYOC
+    /// certificate, or a managed one (the unlinked registration's, or a new one). The
+    /// registration is remembered until it is linked.
+    pub(super) async fn register(
+        &self,
+        session: &AdminSession,
+        config: ConnectorConfig,
+        byoc: Option<Certificate>,
+    ) -> Result<ApplicationIdentity, LifecycleError> {
+        let mut made = None;
+        let (cert, store, cert_managed_by) = match byoc {
+            Some(cert) => (cert, StoreKind::LocalMachine, ManagedBy::Customer),
             None => (
                 match self.reusable_pending_managed_certificate(&config)? {
                     Some(cert) => cert,
-                    None => self.create_managed_certificate().await?,
+                    None => {
+                        let cert = self.create_managed_certificate().await?;
+                        made = Some(cert.sha256_hash());
+                        cert
+                    }
                 },
                 StoreKind::CurrentUser,
                 ManagedBy::ConnectSync,
             ),
         };
-        let session = self.admin_session(admin).await?;
+        let result = self
+            .register_certificate(session, config, cert, store, cert_managed_by)
+            .await;
+        // A certificate made for a registration that failed goes again: nothing names it.
+        if let (Err(_), Some(hash)) = (&result, made) {
+            self.retire_certificate(&JournalCertificate {
+                certificate_sha256_hash: hash,
+                store: StoreKind::CurrentUser,
+                managed: true,
+                certificate_id: None,
+            })?;
+        }
+        result
+    }
+
+    async fn register_certificate(
+        &self,
+        session: &AdminSession,
+        mut config: ConnectorConfig,
+        cert: Certificate,
+        store: StoreKind,
+        cert_managed_by: ManagedBy,
+    ) -> Result<ApplicationIdentity, LifecycleError> {
         config.tenant_id = Some(session.tenant_id.clone());
         if config.tenant_domain.is_none() {
             config.tenant_domain = Some(session.initial_domain());
@@ -114,6 +202,7 @@ impl SyncServer {
         let journal = self.rotation_journal()?;
         if let Some(j) = &journal {
             retired.extend([j.old.clone(), j.new.clone()]);
+            retired.extend(j.abandoned.iter().cloned());
         }
         retired.retain(|r| r.certificate_sha256_hash != identity.certificate_sha256_hash);
         if !retired.is_empty() {
@@ -226,8 +315,7 @@ impl SyncServer {
         application: Option<&ClientId>,
     ) -> Result<ApplicationIdentity, LifecycleError> {
         if application.is_none() {
-            self.add_entra_application_registration(admin, certificate)
-                .await?;
+            self.register_checked(admin, certificate).await?;
         }
         self.add_adsync_application_registration(Some(admin), certificate, application)
             .await
@@ -258,7 +346,7 @@ impl SyncServer {
                 identity.application_app_id,
                 identity.option(),
                 identity.certificate_sha256_hash,
-                identity.certificate_managed_by
+                ShownManager::of_certificate(identity.certificate_managed_by)
             ),
         )?;
         Ok(())
@@ -291,7 +379,8 @@ impl SyncServer {
         Ok(AutomaticOnboarding::Onboarded { app_id })
     }
 
-    /// The sync account asks the synchronization service to register its application.
+    /// The sync account asks the synchronization service to register its application, saying
+    /// whether password writeback is enabled (the writeback roles are for that case only).
     async fn register_through_sync_service(
         &self,
         config: &mut ConnectorConfig,
@@ -320,6 +409,9 @@ impl SyncServer {
                 &json!({
                     "displayName": display_name,
                     "keyCredential": {"type": key.kind, "usage": key.usage, "key": key.key},
+                    // The password-writeback roles only when writeback is enabled, as the
+                    // article's procedure grants them.
+                    "passwordWriteback": config.password_writeback_enabled,
                 }),
             )
             .await?;
@@ -347,7 +439,7 @@ impl SyncServer {
 }
 
 /// Manual onboarding needs 2.5.3.0 or later and a connector still on its service account.
-fn check_can_onboard(config: &ConnectorConfig) -> Result<(), LifecycleError> {
+pub(super) fn check_can_onboard(config: &ConnectorConfig) -> Result<(), LifecycleError> {
     if config.product_version < ProductVersion::MANUAL_ONBOARDING {
         return Err(Precondition::VersionTooOld {
             version: config.product_version,

@@ -42,8 +42,8 @@ impl RequiredRole {
     }
 }
 
-/// Reads the roles the sync application needs from the resources' own `appRoles` (the
-/// documents warn the printed ids disagree; the procedure is to look them up by value).
+/// Reads the roles the sync application needs from the resources' own `appRoles`, by value, as
+/// the documentation's Graph procedure does (steps 3 and 5), rather than trusting printed ids.
 pub async fn required_roles(
     graph: &GraphClient,
     password_writeback: bool,
@@ -186,8 +186,20 @@ pub async fn register_application(
         }
     };
     let service_principal = ensure_service_principal(graph, &application.app_id).await?;
+    let app = ObjectRef::Id(application.id.clone());
+    let before = graph.get_application(&app).await?.key_credentials;
     let certificate_id = add_certificate(graph, &application, cert).await?;
-    grant_roles(graph, &service_principal, &roles).await?;
+    if let Err(e) = grant_roles(graph, &service_principal, &roles).await {
+        // A sign-in that may register applications but not grant roles (an ordinary user)
+        // gets this far: the certificate it added goes again, since the failed registration
+        // deletes its key and nothing would ever remove the credential. The application
+        // itself stays, for the next registration by name to reuse. Best effort: the grant's
+        // refusal is what the administrator needs to see.
+        if !before.iter().any(|k| credential_is(k, cert)) {
+            let _ = graph.set_key_credentials(&app, &before).await;
+        }
+        return Err(e);
+    }
     Ok(Registered {
         application,
         service_principal,

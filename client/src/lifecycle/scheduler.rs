@@ -1,8 +1,9 @@
 //! The scheduler: its settings (`Get-/Set-ADSyncScheduler`: sync cycle every 30 minutes by
 //! default, `SyncCycleEnabled`, `MaintenanceEnabled`, suspension) and one run of it. A run,
-//! unless the scheduler is suspended: the maintenance task (automatic onboarding, the
-//! certificate check with events 1011/1012/1014, automatic rotation of a managed certificate)
-//! and the sync cycle when it is due. Suspended, or with maintenance disabled, nothing rotates.
+//! unless the scheduler is suspended: the maintenance task when it is enabled (automatic
+//! onboarding, warnings 1011/1012, automatic rotation of a managed certificate), warning 1014,
+//! and the sync cycle when it is due. Suspended, or with maintenance disabled, nothing is
+//! onboarded or rotated by itself and no 1011/1012 is written.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,10 +11,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::config::{JsonFile, ManagedBy};
+use crate::config::{JsonFile, ManagedBy, serde_as_string};
 use crate::events::{Event, Level, SOURCE_ADSYNC, ids};
 
-use super::certcheck::CertificateStatus;
+use super::certcheck::{CertificateStatus, CheckEvents};
 use super::error::LifecycleError;
 use super::onboarding::AutomaticOnboarding;
 use super::rotation::RotationOutcome;
@@ -65,19 +66,7 @@ impl FromStr for TimeSpan {
     }
 }
 
-impl Serialize for TimeSpan {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TimeSpan {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(TimeSpan);
 
 /// The scheduler's settings, with `Get-ADSyncScheduler`'s property names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,7 +212,11 @@ impl SyncServer {
         if settings.maintenance_enabled {
             run.automatic_onboarding = self.maintain_onboarding().await?;
         }
-        run.certificate = self.check_certificate(true)?;
+        // Warnings 1011/1012 belong to maintenance; 1014 to every run.
+        run.certificate = self.check_certificate(CheckEvents {
+            expiry: settings.maintenance_enabled,
+            not_in_tpm: true,
+        })?;
         if settings.maintenance_enabled {
             match self.maintain_rotation(run.certificate.as_ref()).await {
                 Ok(outcome) => run.rotation = outcome,
@@ -282,7 +275,7 @@ impl SyncServer {
         status: Option<&CertificateStatus>,
     ) -> Result<Option<RotationOutcome>, LifecycleError> {
         if let Some(journal) = self.rotation_journal()? {
-            return self.advance_rotation(journal, None, true).await.map(Some);
+            return self.advance_rotation(journal, true).await.map(Some);
         }
         let config = self.config()?;
         let managed = config

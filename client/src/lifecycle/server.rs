@@ -127,6 +127,13 @@ impl SyncServer {
         }
     }
 
+    /// This server with new TPM keys made by `provider` instead of its TPM (a test's way to a
+    /// TPM that refuses; everything else still uses the TPM).
+    pub fn with_tpm_key_creator(mut self, provider: Arc<dyn crate::keys::KeyProvider>) -> Self {
+        self.providers = self.providers.with_tpm_key_creator(provider);
+        self
+    }
+
     /// Runs `job` on tokio's blocking pool with a clone of this server. Key generation (100 ms
     /// to a second in software or in a TPM) and TPM commands block; on an async worker they
     /// would stall every other task of the runtime for that long (timers, TLS handshakes, a

@@ -162,7 +162,9 @@ impl SyncServer {
     }
 }
 
-/// The text Connect Sync logs as event 906 when MSAL cannot get a token with the certificate.
+/// The text of event 906 when no token can be had with the certificate: MSAL.NET's exception
+/// text with the AADSTS error. The id and the text are the project's choice (the documentation
+/// names no event for this).
 pub fn msal_message(error: &TokenError) -> String {
     match error {
         TokenError::Aadsts(e) => format!(

@@ -1,11 +1,13 @@
 //! What the server shows: `Get-ADSyncEntraConnectorCredential` (the identity in use, and for
-//! an application the nine certificate properties of "View or export current configuration")
-//! and the whole current configuration.
+//! an application the nine certificate properties of "View or export current configuration"),
+//! the whole current configuration, and a registration not linked yet.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::config::{IdentityType, ManagedBy, ProductVersion};
+use crate::config::{ApplicationIdentity, IdentityType, ManagedBy, ProductVersion};
+// The view shows who manages what in the documentation's words; the type lives with `ManagedBy`.
+pub use crate::config::ShownManager;
 use crate::ids::{ClientId, KeyCredentialId, Sha256Hash, TenantId, Thumbprint};
 
 use super::error::LifecycleError;
@@ -24,16 +26,46 @@ pub struct ConnectorCredential {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub application_app_id: Option<ClientId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub application_managed_by: Option<ManagedBy>,
+    pub application_managed_by: Option<ShownManager>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateDetails>,
+}
+
+/// What `Add-EntraApplicationRegistration` registered, before it is linked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RegisteredApplication {
+    pub application_app_id: ClientId,
+    pub display_name: Option<String>,
+    pub application_managed_by: ShownManager,
+    pub certificate_managed_by: ShownManager,
+    #[serde(rename = "CertificateSHA256Hash")]
+    pub certificate_sha256_hash: Sha256Hash,
+    pub certificate_id: Option<KeyCredentialId>,
+    /// Always `false`: the connector switches when the registration is linked
+    /// (`add-application-registration`).
+    pub linked: bool,
+}
+
+impl RegisteredApplication {
+    pub fn of(identity: &ApplicationIdentity) -> Self {
+        Self {
+            application_app_id: identity.application_app_id.clone(),
+            display_name: identity.display_name.clone(),
+            application_managed_by: ShownManager::of_application(identity.application_managed_by),
+            certificate_managed_by: ShownManager::of_certificate(identity.certificate_managed_by),
+            certificate_sha256_hash: identity.certificate_sha256_hash.clone(),
+            certificate_id: identity.certificate_id.clone(),
+            linked: false,
+        }
+    }
 }
 
 /// The certificate table of "View or export current configuration".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CertificateDetails {
-    pub certificate_managed_by: ManagedBy,
+    pub certificate_managed_by: ShownManager,
     pub automatic_rotation_enabled: bool,
     pub certificate_thumbprint: Thumbprint,
     #[serde(rename = "CertificateSHA256Hash")]
@@ -64,6 +96,10 @@ pub struct CurrentConfiguration {
     pub scheduler: SchedulerView,
     pub pending_rotation: bool,
     pub stale_credentials: Vec<KeyCredentialId>,
+    /// When a server still on its service account switches by itself (2.5.76.0 and later),
+    /// once the scheduler has seen it eligible.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub automatic_onboarding_not_before: Option<OffsetDateTime>,
 }
 
 impl SyncServer {
@@ -83,9 +119,12 @@ impl SyncServer {
                 let credential = self.credential(app)?;
                 let info = credential.certificate.info()?;
                 view.application_app_id = Some(app.application_app_id.clone());
-                view.application_managed_by = Some(app.application_managed_by);
+                view.application_managed_by =
+                    Some(ShownManager::of_application(app.application_managed_by));
                 view.certificate = Some(CertificateDetails {
-                    certificate_managed_by: app.certificate_managed_by,
+                    certificate_managed_by: ShownManager::of_certificate(
+                        app.certificate_managed_by,
+                    ),
                     automatic_rotation_enabled: app.certificate_managed_by
                         == ManagedBy::ConnectSync
                         && config.automatic_rotation_enabled,
@@ -134,6 +173,7 @@ impl SyncServer {
                 .iter()
                 .map(|s| s.certificate_id.clone())
                 .collect(),
+            automatic_onboarding_not_before: config.automatic_onboarding_not_before,
         })
     }
 }

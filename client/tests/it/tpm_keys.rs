@@ -141,3 +141,73 @@ fn tpm_is_usable_from_async_code_via_spawn_blocking() {
         }
     });
 }
+
+/// A TPM named but not answering (its swtpm stopped): setting it up succeeds, each command that
+/// needs it fails with a connection error, and it works again once the TPM answers (the first
+/// command opens the context).
+#[test]
+fn a_lazy_tpm_fails_its_commands_not_its_setup() {
+    if !prerequisites::swtpm("tpm_keys::a_lazy_tpm_fails_its_commands_not_its_setup") {
+        return;
+    }
+    let sw = Swtpm::start().expect("swtpm starts");
+    let tcti = sw.tcti();
+    drop(sw);
+    let dead = Tpm::lazy(&tcti).expect("a well-formed TCTI");
+    let err = dead.create().expect_err("no TPM answers");
+    assert!(err.to_string().starts_with("TPM connect failed"), "{err}");
+    assert!(
+        Tpm::connect(&tcti).is_err(),
+        "connect opens the context at once"
+    );
+    assert!(
+        Tpm::lazy("nosuchtcti:").is_err(),
+        "a malformed TCTI is refused at once"
+    );
+
+    let (_sw, live) = tpm();
+    let lazy = Tpm::lazy(live.tcti()).expect("a well-formed TCTI");
+    drop(live);
+    let key = lazy.create().expect("the first command opens the context");
+    assert!(key.is_hardware_backed());
+}
+
+/// An administrator's key brought into the TPM with TPM2_Import: it signs in the TPM (both
+/// paddings, checked with the key's public half), reopens from its blobs, and reads back as
+/// imported (not fixedTPM/fixedParent, not TPM-generated) with an empty authPolicy, so
+/// TPM2_Duplicate cannot take it out.
+#[test]
+fn an_imported_key_signs_in_the_tpm_and_cannot_be_duplicated() {
+    if !prerequisites::swtpm("tpm_keys::an_imported_key_signs_in_the_tpm_and_cannot_be_duplicated")
+    {
+        return;
+    }
+    use aws_lc_rs::encoding::AsDer as _;
+    let (_sw, tpm) = tpm();
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let pkcs8 = pair.as_der().unwrap();
+    let parts = adsync_client::keys::RsaPrivateParts::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let key = tpm.import(&parts).unwrap();
+    assert_eq!(key.public_key(), parts.public_key());
+    for scheme in [
+        SignatureScheme::RsaPkcs1Sha256,
+        SignatureScheme::RsaPssSha256,
+    ] {
+        let sig = sign_message(&key, b"header.payload", scheme).unwrap();
+        parts
+            .public_key()
+            .verify(scheme, b"header.payload", &sig)
+            .unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
+    }
+    let attrs = key.attributes().unwrap();
+    assert!(!attrs.fixed_tpm && !attrs.fixed_parent, "{attrs:?}");
+    assert!(!attrs.sensitive_data_origin, "{attrs:?}");
+    assert!(
+        attrs.sign && !attrs.decrypt && !attrs.restricted,
+        "{attrs:?}"
+    );
+    assert!(attrs.auth_policy_empty, "{attrs:?}");
+    let again = tpm.open(key.blobs().clone()).unwrap();
+    assert_eq!(again.public_key(), parts.public_key());
+    assert!(again.is_hardware_backed());
+}

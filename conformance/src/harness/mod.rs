@@ -1,7 +1,9 @@
 //! The harness behind the feature files: the World (one per scenario), the tenant it talks to
-//! (`target`), the step library, and the runner both modes of the binary share.
+//! (`target`), the scenario's sync server (`scenario_server`), the step library, and the runner
+//! both modes of the binary share.
 
 pub mod runner;
+pub mod scenario_server;
 pub mod steps;
 pub mod target;
 pub mod world;

@@ -39,7 +39,7 @@ pub struct EntraWorld {
     /// The `client_id` the last token request sent (what a token issued for it must name).
     pub last_client_id: Option<String>,
     /// The scenario's sync server (the real client), when a step set one up.
-    pub sync_server: Option<Box<super::steps::lifecycle::ScenarioServer>>,
+    pub sync_server: Option<Box<super::scenario_server::ScenarioServer>>,
     /// What the Graph steps remember (tokens, service principals, app roles).
     pub graph: super::steps::graph::GraphMemory,
     /// The id of a second tenant a step added to the scenario's mock.

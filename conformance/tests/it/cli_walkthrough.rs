@@ -1,81 +1,17 @@
 //! The README's walkthrough, run for real: the `adsync` binary against a mock over HTTPS,
-//! onboarding → sync cycle → rotation → removal of the legacy account → rollback, checking
+//! installation (which sets up the managed application) → sync cycle → rotation → rollback to
+//! the service account → back to the application → removal of the legacy account, checking
 //! what each command prints (with `--json`) and that errors exit non-zero.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use mock_graph::testing::TestServer;
+
+use crate::cli::adsync_binary;
 use serde_json::Value;
 
 const ADMIN: &str = "hybridadmin@contoso.onmicrosoft.com";
-
-/// The `adsync` binary as cargo builds it now, for this test's profile and target directory.
-///
-/// `CARGO_BIN_EXE_<name>` only exists for binaries of the test's own package, and `adsync` is
-/// `adsync-client`'s; a binary found next to this test could be left over from an older build
-/// (`cargo test --test it` does not build other packages' binaries). So the test
-/// asks cargo to build it (a no-op when it is fresh) with the same profile and target directory,
-/// and runs the executable cargo reports for it. It is built as a member of the whole workspace
-/// (`--workspace --bin adsync`), whose features `cargo test` at the root unifies too, so the
-/// dependencies the suite already built are reused; `-p adsync-client` alone would build the
-/// client's dependency tree a second time with that package's own features.
-fn adsync_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // <target-dir>[/<triple>]/<profile>/deps/<test>
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let profile = profile_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("a profile directory name");
-    let above = profile_dir.parent().expect("the target directory");
-    // The target directory's root holds CACHEDIR.TAG; otherwise `above` is `<target-dir>/<triple>`.
-    let (target_dir, triple) = if above.join("CACHEDIR.TAG").exists() {
-        (above.to_path_buf(), None)
-    } else {
-        let root = above.parent().expect("the target directory");
-        (
-            root.to_path_buf(),
-            above.file_name().and_then(|n| n.to_str()),
-        )
-    };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args(["build", "--workspace", "--bin", "adsync"])
-        .args(["--message-format", "json-render-diagnostics"])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .args([
-            "--profile",
-            match profile {
-                "debug" => "dev",
-                other => other,
-            },
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::inherit());
-    if let Some(triple) = triple {
-        command.args(["--target", triple]);
-    }
-    let out = command.output().expect("run cargo build");
-    assert!(out.status.success(), "cannot build adsync: {}", out.status);
-    let executable = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "adsync")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo names the adsync executable it built");
-    assert!(
-        executable.exists(),
-        "{} does not exist",
-        executable.display()
-    );
-    executable
-}
 
 struct Cli {
     binary: PathBuf,
@@ -139,15 +75,16 @@ fn tenant_certificates(server: &TestServer, app_id: &str) -> Vec<String> {
 
 // Multi-threaded: the CLI runs as a child process while the mock keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn onboarding_rotation_and_rollback_through_the_cli() {
+async fn installation_rotation_rollback_and_back_through_the_cli() {
     let server = TestServer::start().await.unwrap();
     let cli = Cli {
-        binary: adsync_binary(),
+        binary: adsync_binary().to_path_buf(),
         url: server.url.clone(),
         ca: server.ca_pem.clone().unwrap(),
         state: tempfile::tempdir().unwrap(),
     };
 
+    // A new installation sets up the managed application and its certificate.
     let installed = cli.ok(&[
         "install",
         "--server-name",
@@ -158,26 +95,14 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
         ADMIN,
     ]);
     assert_eq!(
-        installed["ConnectorIdentityType"], "ServiceAccount",
+        installed["ConnectorIdentityType"], "Application",
         "{installed}"
     );
-
-    // A command against a connector that is not onboarded yet fails with a readable message.
-    let refused = cli.run(&[
-        "remove-entra-application-key",
-        "--certificate-id",
-        "00000000-0000-0000-0000-000000000000",
-    ]);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("adsync: error:"));
-
-    cli.ok(&["set-scheduler", "--sync-cycle-enabled", "false"]);
-    let onboarded = cli.ok(&["configure-application-authentication", "--admin-upn", ADMIN]);
     assert_eq!(
-        onboarded["ConnectorIdentityType"], "Application",
-        "{onboarded}"
+        installed["Certificate"]["CertificateManagedBy"], "Microsoft Entra Connect Sync",
+        "{installed}"
     );
-    let app_id = onboarded["ApplicationAppId"]
+    let app_id = installed["ApplicationAppId"]
         .as_str()
         .expect("an application id")
         .to_string();
@@ -192,7 +117,28 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
         app_name.as_deref(),
         Some("ConnectSyncProvisioning_AZCONNECT_09e60dfc16b6")
     );
-    cli.ok(&["set-scheduler", "--sync-cycle-enabled", "true"]);
+    let legacy = "Sync_AZCONNECT_09e60dfc16b6@contoso.onmicrosoft.com";
+    let has_user = |upn: &str| {
+        server.with_tenant(|t| {
+            t.directory
+                .users
+                .iter()
+                .any(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+        })
+    };
+    assert!(
+        !has_user(legacy),
+        "a new installation made the legacy account {legacy}"
+    );
+
+    // A command the server cannot do fails with a readable message.
+    let refused = cli.run(&[
+        "remove-entra-application-key",
+        "--certificate-id",
+        "00000000-0000-0000-0000-000000000000",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("adsync: error:"));
 
     let cycle = cli.ok(&["start-sync-cycle"]);
     assert_eq!(cycle["Succeeded"], true, "{cycle}");
@@ -201,7 +147,7 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
     let before =
         cli.ok(&["get-entra-connector-credential"])["Certificate"]["CertificateSHA256Hash"]
             .as_str()
-            .expect("the onboarded connector's certificate")
+            .expect("the installed connector's certificate")
             .to_string();
     assert_eq!(
         tenant_certificates(&server, &app_id),
@@ -231,32 +177,14 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
     );
     assert_eq!(
         tenant_certificates(&server, &app_id),
-        [after],
+        std::slice::from_ref(&after),
         "the application holds the new certificate only"
     );
 
-    let removed = cli.ok(&[
-        "remove-aad-service-account",
-        "--name",
-        "Sync_AZCONNECT_09e60dfc16b6",
-        "--admin-upn",
-        ADMIN,
-    ]);
-    assert_eq!(removed["Action"], "Deleted", "{removed}");
-    let legacy = "Sync_AZCONNECT_09e60dfc16b6@contoso.onmicrosoft.com";
-    let has_user = |upn: &str| {
-        server.with_tenant(|t| {
-            t.directory
-                .users
-                .iter()
-                .any(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
-        })
-    };
-    assert!(!has_user(legacy), "the tenant still has {legacy}");
-
+    // Rollback, as documented: the service account is (re-)created.
     cli.ok(&["set-scheduler", "--sync-cycle-enabled", "false"]);
     cli.ok(&["add-aad-service-account", "--admin-upn", ADMIN]);
-    assert!(has_user(legacy), "the rollback did not re-create {legacy}");
+    assert!(has_user(legacy), "the rollback did not create {legacy}");
     let credential = cli.ok(&["get-entra-connector-credential"]);
     assert_eq!(
         credential["ConnectorIdentityType"], "ServiceAccount",
@@ -265,6 +193,23 @@ async fn onboarding_rotation_and_rollback_through_the_cli() {
     cli.ok(&["set-scheduler", "--sync-cycle-enabled", "true"]);
     let cycle = cli.ok(&["start-sync-cycle"]);
     assert_eq!(cycle["Identity"], "ServiceAccount", "{cycle}");
+    assert_eq!(cycle["Succeeded"], true, "{cycle}");
+
+    // Back to the application from the wizard's tasks, then the legacy account goes.
+    let back = cli.ok(&["configure-application-authentication", "--admin-upn", ADMIN]);
+    assert_eq!(back["ConnectorIdentityType"], "Application", "{back}");
+    assert_eq!(back["ApplicationAppId"], app_id.as_str(), "{back}");
+    let removed = cli.ok(&[
+        "remove-aad-service-account",
+        "--name",
+        "Sync_AZCONNECT_09e60dfc16b6",
+        "--admin-upn",
+        ADMIN,
+    ]);
+    assert_eq!(removed["Action"], "Deleted", "{removed}");
+    assert!(!has_user(legacy), "the tenant still has {legacy}");
+    let cycle = cli.ok(&["start-sync-cycle"]);
+    assert_eq!(cycle["Identity"], "Application", "{cycle}");
     assert_eq!(cycle["Succeeded"], true, "{cycle}");
 
     let events = cli.ok(&["get-events"]);

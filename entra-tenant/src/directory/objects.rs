@@ -309,6 +309,10 @@ pub struct ServicePrincipal {
     /// may sign users in with a password, such as Microsoft Graph Command Line Tools.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_public_client: bool,
+    /// The writable properties the mock does not act on (`notes`, `tags`,
+    /// `appRoleAssignmentRequired`, …) as the client set them.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub kept: serde_json::Map<String, serde_json::Value>,
 }
 
 fn default_sp_type() -> String {
@@ -331,6 +335,7 @@ impl ServicePrincipal {
             key_credentials: Vec::new(),
             password_credentials: Vec::new(),
             is_public_client: false,
+            kept: serde_json::Map::new(),
         }
     }
 
@@ -432,6 +437,10 @@ pub struct User {
     pub on_premises_immutable_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_premises_sync_enabled: Option<bool>,
+    /// The writable properties the mock does not act on (`givenName`, `jobTitle`, …) as the
+    /// client set them.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub kept: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A directory role held by a principal (Graph's unifiedRoleAssignment, tenant-wide scope).

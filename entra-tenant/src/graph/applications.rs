@@ -147,7 +147,7 @@ fn application_change(
             _ if k.starts_with('@') => {}
             _ if kept_as_sent(k) => {
                 c.kept
-                    .insert(k.clone(), exposed::patched(v, old.kept.get(k.as_str())));
+                    .insert(k.clone(), payload::patched(v, old.kept.get(k.as_str())));
             }
             "passwordCredentials" => return Err(GraphError::PasswordCredentialsNotUpdatable),
             "id" | "appId" | "createdDateTime" | "publisherDomain" => {

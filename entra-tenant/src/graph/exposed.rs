@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::error::GraphError;
+use super::payload;
 use crate::directory::{AppRole, PermissionScope};
 use crate::ids::AppId;
 use crate::tenant::Tenant;
@@ -134,20 +135,7 @@ pub fn web(v: &Value, old: Option<&Value>) -> Result<Value, GraphError> {
     if !v.is_object() {
         return Err(GraphError::invalid("web"));
     }
-    Ok(patched(v, old))
-}
-
-/// A property after a PATCH that sets it to `v`: OData updates a complex value member by
-/// member (members the request leaves out keep their value); anything else is replaced.
-pub fn patched(v: &Value, old: Option<&Value>) -> Value {
-    match (v, old) {
-        (Value::Object(new), Some(Value::Object(old))) => {
-            let mut merged = old.clone();
-            merged.extend(new.clone());
-            Value::Object(merged)
-        }
-        _ => v.clone(),
-    }
+    Ok(payload::patched(v, old))
 }
 
 /// Whether `uri` names the application as Entra allows: `api://` with the appId (alone, after

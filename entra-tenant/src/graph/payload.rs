@@ -30,3 +30,16 @@ pub fn passed_over(name: &str, ignored: &[&str]) -> bool {
 pub fn guid(text: &str) -> Result<Uuid, GraphError> {
     Uuid::parse_str(text.trim()).map_err(|_| GraphError::invalid_id(text))
 }
+
+/// A property after a PATCH that sets it to `v`: OData updates a complex value member by
+/// member (members the request leaves out keep their value); anything else is replaced.
+pub fn patched(v: &Value, old: Option<&Value>) -> Value {
+    match (v, old) {
+        (Value::Object(new), Some(Value::Object(old))) => {
+            let mut merged = old.clone();
+            merged.extend(new.clone());
+            Value::Object(merged)
+        }
+        _ => v.clone(),
+    }
+}

@@ -44,7 +44,7 @@ pub const SERVICE_PRINCIPAL_EXTRA: &[&str] = &[
     "preferredSingleSignOnMode",
 ];
 
-/// Writable properties Graph has but the mock ignores (kept out of the "unknown property" error).
+/// Writable properties Graph has that the mock keeps as sent without acting on them.
 const SERVICE_PRINCIPAL_IGNORED: &[&str] = &[
     "appRoleAssignmentRequired",
     "description",
@@ -66,6 +66,9 @@ pub fn service_principal_view(s: &ServicePrincipal, with_keys: bool) -> Object {
     o.insert("appDisplayName".into(), json!(s.display_name));
     o.insert("deletedDateTime".into(), Value::Null);
     o.insert("tags".into(), json!([]));
+    if let Some(Value::Object(kept)) = o.remove("kept") {
+        o.extend(kept);
+    }
     o
 }
 
@@ -170,6 +173,11 @@ pub fn create_service_principal(t: &mut Tenant, caller: &Caller, body: &Value) -
         .get("accountEnabled")
         .and_then(Value::as_bool)
         .unwrap_or(true);
+    sp.kept = obj
+        .iter()
+        .filter(|(k, _)| SERVICE_PRINCIPAL_IGNORED.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     t.directory.service_principals.push(sp);
     // The service principal of the tenant's own application offers what the application
     // exposes.
@@ -194,6 +202,7 @@ pub fn update_service_principal(
     let sp = find_service_principal(t, key)?;
     authorize(t, caller, Need::WriteServicePrincipal(Some(sp)))?;
     let (mut name, mut enabled, mut creds) = (None, None, None);
+    let mut kept = serde_json::Map::new();
     for (k, v) in payload::object(body)? {
         match k.as_str() {
             "displayName" => name = Some(payload::string(v, k)?),
@@ -206,7 +215,10 @@ pub fn update_service_principal(
             "id" | "appId" | "appOwnerOrganizationId" | "servicePrincipalType" => {
                 return Err(GraphError::ReadOnlyProperty { name: k.clone() });
             }
-            _ if passed_over(k, SERVICE_PRINCIPAL_IGNORED) => {}
+            _ if k.starts_with('@') => {}
+            _ if SERVICE_PRINCIPAL_IGNORED.contains(&k.as_str()) => {
+                kept.insert(k.clone(), payload::patched(v, sp.kept.get(k.as_str())));
+            }
             _ => return Err(unknown_property(k)),
         }
     }
@@ -221,6 +233,7 @@ pub fn update_service_principal(
         if let Some(c) = creds {
             s.key_credentials = c;
         }
+        s.kept.extend(kept);
     }
     Ok(Reply::NoContent)
 }

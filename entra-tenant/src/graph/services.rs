@@ -307,6 +307,7 @@ fn export(t: &mut Tenant, body: &Value) -> Result<ServiceReply, GraphError> {
                     created_date_time: Some(now),
                     on_premises_immutable_id: Some(o.source_anchor.clone()),
                     on_premises_sync_enabled: Some(true),
+                    kept: serde_json::Map::new(),
                 });
             }
         }

@@ -61,6 +61,9 @@ pub fn user_view(u: &User) -> Object {
     o.remove("passwordProfile");
     o.insert("mail".into(), Value::Null);
     o.insert("userType".into(), json!("Member"));
+    if let Some(Value::Object(kept)) = o.remove("kept") {
+        o.extend(kept);
+    }
     o
 }
 
@@ -231,6 +234,11 @@ pub fn create_user(t: &mut Tenant, caller: &Caller, body: &Value) -> Outcome {
             .and_then(Value::as_str)
             .map(str::to_string),
         on_premises_sync_enabled: None,
+        kept: obj
+            .iter()
+            .filter(|(k, _)| USER_IGNORED.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     };
     let view = user_view(&user);
     t.directory.users.push(user);
@@ -265,7 +273,13 @@ pub fn update_user(t: &mut Tenant, caller: &Caller, key: &Key, body: &Value) -> 
             "id" | "createdDateTime" => {
                 return Err(GraphError::ReadOnlyProperty { name: k.clone() });
             }
-            _ if passed_over(k, USER_IGNORED) => {}
+            _ if k.starts_with('@') => {}
+            _ if USER_IGNORED.contains(&k.as_str()) => {
+                let old = updated.kept.get(k.as_str()).cloned();
+                updated
+                    .kept
+                    .insert(k.clone(), payload::patched(v, old.as_ref()));
+            }
             _ => return Err(unknown_property(k)),
         }
     }

@@ -26,6 +26,7 @@ fn add_sync_account(env: &Env) -> String {
             created_date_time: None,
             on_premises_immutable_id: None,
             on_premises_sync_enabled: None,
+            kept: Default::default(),
         });
         t.directory.role_assignments.push(RoleAssignment {
             id: "dsa".into(),

@@ -15,6 +15,7 @@ mod graph_services;
 mod inspector_browser;
 mod login;
 mod msal_interop;
+mod msal_node_interop;
 mod prop_assertion;
 mod serve_binary;
 mod support;

@@ -1132,6 +1132,58 @@ async fn reads_property(
     Ok(())
 }
 
+/// The Graph path of "the service principal of NAME" (an application of the scenario, or a
+/// first-party resource) or "the user UPN".
+fn object_path(w: &EntraWorld, kind: &str, name: &str) -> String {
+    match kind {
+        "the service principal of" => {
+            format!("servicePrincipals(appId='{}')", resource_of(w, name))
+        }
+        _ => format!("users/{}", w.tenant().user(name)),
+    }
+}
+
+#[when(
+    regex = r#"^the administrator "([^"]*)" sets "([^"]*)" of (the service principal of|the user) "([^"]*)" to '(.*)'$"#
+)]
+async fn sets_object_property(
+    w: &mut EntraWorld,
+    who: String,
+    property: String,
+    kind: String,
+    name: String,
+    json_text: String,
+) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let value: Value = serde_json::from_str(&w.expand(&json_text))?;
+    let path = object_path(w, &kind, &name);
+    call(
+        w,
+        Some(&token),
+        "PATCH",
+        &path,
+        Some(json!({ property: value })),
+    )
+    .await?;
+    Ok(())
+}
+
+#[when(
+    regex = r#"^the administrator "([^"]*)" reads "([^"]*)" of (the service principal of|the user) "([^"]*)"$"#
+)]
+async fn reads_object_property(
+    w: &mut EntraWorld,
+    who: String,
+    property: String,
+    kind: String,
+    name: String,
+) -> anyhow::Result<()> {
+    let token = user_token(w, &who).await?;
+    let path = format!("{}?$select={property}", object_path(w, &kind, &name));
+    call(w, Some(&token), "GET", &path, None).await?;
+    Ok(())
+}
+
 #[then(expr = "the answer's {string} is the JSON {string}")]
 async fn answer_json(w: &mut EntraWorld, name: String, json_text: String) -> anyhow::Result<()> {
     let expected: Value = serde_json::from_str(&w.expand(&json_text))?;

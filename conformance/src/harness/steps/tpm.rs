@@ -1,17 +1,20 @@
 //! Steps about keys in the TPM: the sync server's key read back from swtpm (fixedTPM and
-//! fixedParent), its state directory searched for private keys, tokens signed in the TPM, and
-//! rotations that make more keys than swtpm has object slots. The sync server and its swtpm are
-//! the lifecycle steps' (`Given a sync server "<name>" with a TPM`).
+//! fixedParent), its state directory searched for private keys, tokens signed in the TPM,
+//! rotations that make more keys than swtpm has object slots, and a TPM that cannot be used
+//! (its swtpm stopped, or a key template refused). The sync server and its swtpm are the
+//! lifecycle steps' (`Given a sync server "<name>" with a TPM`).
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use adsync_client::config::StoreKind;
-use adsync_client::keys::{KeyRef, TpmKeyAttributes};
+use adsync_client::keys::{KeyError, KeyProvider, KeyRef, Signer, TpmKeyAttributes};
 use adsync_client::lifecycle::SyncServer;
 use anyhow::{Context as _, anyhow, bail, ensure};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
-use cucumber::{then, when};
+use cucumber::{given, then, when};
 use serde_json::json;
 
 use crate::harness::world::{Answer, EntraWorld};
@@ -79,6 +82,66 @@ fn ensure_non_exportable(a: TpmKeyAttributes) -> anyhow::Result<()> {
         a.sensitive_data_origin && a.sign && !a.decrypt && !a.restricted,
         "unexpected attributes {a:?}"
     );
+    Ok(())
+}
+
+// ---- a TPM that cannot be used
+
+/// A TPM that refuses the key template: it stands in front of the scenario's swtpm for new
+/// keys only and answers TPM2_Create as a TPM without support for the key does
+/// (TPM_RC_KEY_SIZE on the template, parameter 2, as tss-esapi reports the TPM's answer).
+/// swtpm 0.7 (libtpms 0.9) accepts the client's RSA-2048 template, so this refusal is injected
+/// here; everything else (opening keys, signing) still goes to the swtpm.
+#[derive(Debug)]
+struct RefusingTemplate;
+
+/// TPM_RC_KEY_SIZE (format one, 0x007) for parameter 2 (`inPublic` of TPM2_Create).
+const KEY_SIZE_ON_TEMPLATE: u32 = 0x080 | 0x007 | 0x040 | 0x200;
+
+impl KeyProvider for RefusingTemplate {
+    fn create_key(&self) -> Result<Arc<dyn Signer>, KeyError> {
+        Err(KeyError::Tpm {
+            operation: "create",
+            source: tss_esapi::Error::Tss2Error(KEY_SIZE_ON_TEMPLATE.into()),
+        })
+    }
+
+    fn open_key(&self, _: &KeyRef) -> Result<Arc<dyn Signer>, KeyError> {
+        Err(KeyError::InvalidKeyRef(
+            "this provider only refuses new keys".into(),
+        ))
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        true
+    }
+}
+
+#[given("the sync server's TPM refuses the key template")]
+async fn tpm_refuses_template(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let srv = w
+        .sync_server
+        .as_deref_mut()
+        .ok_or_else(|| anyhow!("no sync server"))?;
+    ensure!(
+        srv.server.providers().tpm().is_some(),
+        "the sync server has no TPM"
+    );
+    srv.server = srv
+        .server
+        .clone()
+        .with_tpm_key_creator(Arc::new(RefusingTemplate));
+    Ok(())
+}
+
+#[given("the sync server's TPM stops")]
+async fn tpm_stops(w: &mut EntraWorld) -> anyhow::Result<()> {
+    let srv = w
+        .sync_server
+        .as_deref_mut()
+        .ok_or_else(|| anyhow!("no sync server"))?;
+    let stopped = srv.stop_swtpm().await?;
+    ensure!(stopped, "the sync server has no swtpm to stop");
     Ok(())
 }
 

@@ -1,0 +1,149 @@
+//! Tidy checks on the repository itself, as rust-analyzer keeps them: the docs stay true to the
+//! code because a test fails when they drift.
+//!
+//! - every source file under a crate's `src/` appears in ARCHITECTURE.md's code map;
+//! - no file of the repository points at documents outside it.
+
+use std::path::{Path, PathBuf};
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the conformance crate lives in the workspace root")
+        .to_path_buf()
+}
+
+/// Every file under `dir` (recursively), skipping build output and VCS metadata.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if path.is_dir() {
+                if !matches!(name.as_ref(), "target" | ".git" | "node_modules" | ".venv") {
+                    pending.push(path);
+                }
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The crates of the workspace: every directory of the root holding a `Cargo.toml` and `src/`.
+fn crate_sources(root: &Path) -> Vec<(String, PathBuf)> {
+    let mut crates = Vec::new();
+    for entry in std::fs::read_dir(root)
+        .expect("read the workspace root")
+        .flatten()
+    {
+        let dir = entry.path();
+        if dir.join("Cargo.toml").is_file() && dir.join("src").is_dir() {
+            crates.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                dir.join("src"),
+            ));
+        }
+    }
+    crates.sort();
+    crates
+}
+
+/// How ARCHITECTURE.md may name a source file: by its path from the repository, its path from
+/// the crate's `src/`, or its file name; a module root (`mod.rs`) by its directory (`graph/`);
+/// a crate root (`lib.rs`, `main.rs`) by the crate's directory (`swtpm/`) or its file name.
+fn is_mapped(map: &str, crate_dir: &str, relative: &str) -> bool {
+    let from_root = format!("{crate_dir}/src/{relative}");
+    let file_name = relative.rsplit('/').next().unwrap_or(relative);
+    let mentioned = |s: &str| map.contains(&format!("`{s}")) || map.contains(&format!("{s}`"));
+    if mentioned(&from_root) || mentioned(relative) {
+        return true;
+    }
+    match file_name {
+        "mod.rs" => {
+            let module = relative.trim_end_matches("/mod.rs");
+            let module_name = module.rsplit('/').next().unwrap_or(module);
+            mentioned(&format!("{module}/")) || mentioned(&format!("{module_name}/"))
+        }
+        "lib.rs" | "main.rs" if !relative.contains('/') => {
+            mentioned(&format!("{crate_dir}/")) || mentioned(file_name)
+        }
+        _ => mentioned(file_name),
+    }
+}
+
+#[test]
+fn every_source_file_is_in_the_code_map() {
+    let root = repository();
+    let map = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("read ARCHITECTURE.md");
+    let mut missing = Vec::new();
+    for (crate_dir, src) in crate_sources(&root) {
+        for file in files_under(&src) {
+            if file.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let relative = file
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if !is_mapped(&map, &crate_dir, &relative) {
+                missing.push(format!("{crate_dir}/src/{relative}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's code map does not name these source files (add them where they \
+         belong, in backquotes): {missing:#?}"
+    );
+}
+
+#[test]
+fn the_code_map_check_notices_a_missing_file() {
+    // The check above would pass vacuously if `is_mapped` accepted anything.
+    let map = "- `graph/`: Graph. `keys.rs` keyCredentials. `swtpm/` the TPM.";
+    assert!(is_mapped(map, "entra-tenant", "graph/keys.rs"));
+    assert!(is_mapped(map, "entra-tenant", "graph/mod.rs"));
+    assert!(is_mapped(map, "swtpm", "lib.rs"));
+    assert!(!is_mapped(map, "entra-tenant", "graph/proofs.rs"));
+    assert!(!is_mapped(map, "entra-tenant", "login/mod.rs"));
+    assert!(!is_mapped(map, "client", "lib.rs"));
+}
+
+#[test]
+fn no_file_points_outside_the_repository() {
+    let root = repository();
+    let outside = ["../shared", "DESIGN.md"];
+    let mut offenders = Vec::new();
+    for file in files_under(&root) {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue; // binary files
+        };
+        let relative = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if relative == "conformance/tests/it/tidy.rs" {
+            continue; // names them to look for them
+        }
+        for needle in outside {
+            if text.contains(needle) {
+                offenders.push(format!("{relative}: {needle}"));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "files that refer to documents outside the repository: {offenders:#?}"
+    );
+}
