@@ -51,6 +51,7 @@ async fn foreign_sp_credential(w: &mut EntraWorld) -> anyhow::Result<()> {
         key_type: "AsymmetricX509Cert".into(),
         usage: "Verify".into(),
         key: Some(cert.der.clone()),
+        added_by: None,
     };
     w.tenant()
         .add_service_principal_credential(app.app_id, credential)
