@@ -8,12 +8,14 @@
 //! - [`http`]: axum routes that render the rules in the services' wire formats, and the server
 //!   loop (TLS or plain) that takes an already-bound listener and a shutdown future.
 //! - [`serve`]: what `mock-graph serve` does, reusable in-process.
+//! - [`import`]: what `mock-graph import` does: a tenant read through Graph, as a fixture.
 //! - [`testing`] (feature `testing`, on by default): a one-call HTTPS server on port 0 for tests
 //!   of your own, and the shared test certificate. Its surface (`TestServer`: `start`,
 //!   `start_with`, `url`, `tenant_id`, `ca_pem_text`, `token_url_v2`, `with_tenant`; and
 //!   `TestCertificate`) is what the README's "The mock as a library" documents and keeps stable.
 
 pub mod http;
+pub mod import;
 pub mod serve;
 pub mod state;
 #[cfg(feature = "testing")]

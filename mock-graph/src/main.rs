@@ -35,6 +35,23 @@ enum Command {
         #[arg(long)]
         no_tls: bool,
     },
+    /// Read a tenant through Microsoft Graph and write it as a fixture (no secrets: Graph
+    /// gives out no private key, secret text or password).
+    Import {
+        /// The Graph root, such as https://graph.microsoft.com or a mock's ready-line url.
+        #[arg(long)]
+        graph: String,
+        /// The environment variable holding the bearer token (never a command-line argument,
+        /// where other users of the machine could read it).
+        #[arg(long)]
+        token_env: String,
+        /// The fixture file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// A CA certificate (PEM) to trust besides the system's, such as a mock's ca.pem.
+        #[arg(long)]
+        ca_pem: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -64,12 +81,20 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Serve {
-        listen,
-        state_dir,
-        fixture,
-        no_tls,
-    } = cli.command;
+    let (listen, state_dir, fixture, no_tls) = match cli.command {
+        Command::Serve {
+            listen,
+            state_dir,
+            fixture,
+            no_tls,
+        } => (listen, state_dir, fixture, no_tls),
+        Command::Import {
+            graph,
+            token_env,
+            out,
+            ca_pem,
+        } => return import(graph, &token_env, &out, ca_pem).await,
+    };
     let options = ServeOptions {
         listen,
         state_dir,
@@ -105,4 +130,36 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// `mock-graph import`.
+async fn import(
+    graph: String,
+    token_env: &str,
+    out: &std::path::Path,
+    ca_pem: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let token = std::env::var(token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .with_context(|| format!("the environment variable {token_env} holds no token"))?;
+    let mut http = reqwest::Client::builder();
+    if let Some(path) = ca_pem {
+        let pem = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        http = http.add_root_certificate(
+            reqwest::Certificate::from_pem(&pem)
+                .with_context(|| format!("{} is not a PEM certificate", path.display()))?,
+        );
+    }
+    let source = mock_graph::import::ImportSource {
+        graph,
+        token: token.trim().to_string(),
+        http: http.build()?,
+    };
+    let fixture = mock_graph::import::import(&source).await?;
+    let text = serde_json::to_string_pretty(&fixture)?;
+    std::fs::write(out, text + "\n").with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("mock-graph import: wrote {}", out.display());
+    Ok(())
 }

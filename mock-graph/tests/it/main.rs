@@ -12,6 +12,7 @@ mod graph_api;
 mod graph_fixtures;
 mod graph_keys;
 mod graph_services;
+mod import_round_trip;
 mod inspector_browser;
 mod login;
 mod msal_interop;
