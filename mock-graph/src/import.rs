@@ -23,6 +23,9 @@ pub struct ImportSource {
     pub graph: String,
     pub token: String,
     pub http: reqwest::Client,
+    /// `$top` for the large collections (applications, service principals, users); Graph
+    /// allows up to 999 and pages beyond it.
+    pub page_size: u32,
 }
 
 /// Why an import stopped, in words a person can act on.
@@ -221,12 +224,13 @@ pub async fn import(src: &ImportSource) -> Result<Value, ImportError> {
         .collect();
 
     let mut applications = Vec::new();
-    for a in src.list("applications").await? {
+    let top = src.page_size;
+    for a in src.list(&format!("applications?$top={top}")).await? {
         applications.push(with_keys(src, "applications", a).await?);
     }
     let mut service_principals = Vec::new();
     let mut app_role_assignments: Vec<Value> = Vec::new();
-    for sp in src.list("servicePrincipals").await? {
+    for sp in src.list(&format!("servicePrincipals?$top={top}")).await? {
         let mut sp = with_keys(src, "servicePrincipals", sp).await?;
         // Graph does not say that a Microsoft application is a public client users sign in
         // through (Graph Command Line Tools, ...); the mock's catalogue knows.
@@ -244,7 +248,7 @@ pub async fn import(src: &ImportSource) -> Result<Value, ImportError> {
         service_principals.push(sp);
     }
     let mut users = Vec::new();
-    for u in src.list("users").await? {
+    for u in src.list(&format!("users?$top={top}")).await? {
         users.push(plain(u));
     }
     let grants: Vec<Value> = src

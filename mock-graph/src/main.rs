@@ -156,6 +156,7 @@ async fn import(
         graph,
         token: token.trim().to_string(),
         http: http.build()?,
+        page_size: 999,
     };
     let fixture = mock_graph::import::import(&source).await?;
     let text = serde_json::to_string_pretty(&fixture)?;

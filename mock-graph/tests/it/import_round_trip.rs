@@ -42,6 +42,8 @@ async fn an_imported_tenant_answers_the_same_graph_reads() {
         graph: env.server.url.clone(),
         token: admin.clone(),
         http: env.http.clone(),
+        // Small pages, so that every large collection is read over several.
+        page_size: 2,
     };
     let fixture = import(&source).await.expect("import");
     let journal = env
@@ -52,14 +54,22 @@ async fn an_imported_tenant_answers_the_same_graph_reads() {
             None,
         )
         .await;
-    let lists: Vec<&Value> = journal.body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["operation"] == "applications.list")
-        .map(|e| &e["status"])
-        .collect();
-    assert_eq!(lists, [&json!(429), &json!(200)], "throttled, then read");
+    let statuses = |operation: &str| -> Vec<Value> {
+        journal.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["operation"] == operation)
+            .map(|e| e["status"].clone())
+            .collect()
+    };
+    assert_eq!(
+        statuses("applications.list"),
+        [429, 200],
+        "throttled, then read"
+    );
+    // Six service principals in pages of two.
+    assert_eq!(statuses("servicePrincipals.list"), [200, 200, 200]);
     assert!(!fixture["applications"].as_array().unwrap().is_empty());
     let text = fixture.to_string();
     assert!(!text.contains(PASSWORD), "no password written");
@@ -127,10 +137,52 @@ async fn a_token_without_the_permission_stops_the_import_naming_it() {
         graph: env.server.url.clone(),
         token,
         http: env.http.clone(),
+        page_size: 999,
     };
     let error = import(&source).await.expect_err("refused");
     assert!(matches!(error, ImportError::Refused { .. }), "{error}");
     let message = error.to_string();
     assert!(message.contains("Authorization_RequestDenied"), "{message}");
     assert!(message.contains(".Read."), "{message}");
+}
+
+/// The command: the token from the environment variable it names (never an argument), the
+/// mock's CA trusted with `--ca-pem`, the fixture written where `--out` says.
+#[tokio::test]
+async fn the_command_writes_a_fixture_that_loads() {
+    let env = Env::start().await;
+    let admin = env.user_token("admin").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tenant.json");
+    let ca = env.server.ca_pem.clone().unwrap();
+    let run = |token: Option<&str>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mock-graph"));
+        cmd.args(["import", "--graph", &env.server.url, "--token-env"])
+            .arg("IMPORT_TEST_TOKEN")
+            .arg("--out")
+            .arg(&out)
+            .arg("--ca-pem")
+            .arg(&ca)
+            .env_remove("IMPORT_TEST_TOKEN");
+        if let Some(t) = token {
+            cmd.env("IMPORT_TEST_TOKEN", t);
+        }
+        cmd.output()
+    };
+    let missing = run(None).await.unwrap();
+    assert!(!missing.status.success());
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(said.contains("IMPORT_TEST_TOKEN holds no token"), "{said}");
+    assert!(!out.exists());
+
+    let done = run(Some(&admin)).await.unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let fixture = TenantFixture::from_json(&text).expect("the written fixture loads");
+    assert_eq!(fixture.tenant.id, env.server.tenant_id);
+    assert!(!text.contains(&admin), "the token is not written");
 }
