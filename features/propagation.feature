@@ -68,3 +68,14 @@ Feature: Writes seen late, as Entra sees them, when the tenant asks for it
     Then Graph answers 204
     When "next" requests a token for "https://graph.microsoft.com/.default"
     Then a token is issued
+
+  @mock-only
+  Scenario: A new user cannot sign in until the account has propagated
+    Given the tenant clock stands still
+    And the tenant's writes propagate as in the "realistic" profile
+    And the administrator "admin@contoso.onmicrosoft.com" creates the user "newcomer" with the password "Str0ng-Passw0rd"
+    When "newcomer@contoso.onmicrosoft.com" signs in with the password "Str0ng-Passw0rd" through "14d82eec-204b-4c2f-b7e8-296a70dab67e" for "https://graph.microsoft.com/.default"
+    Then the request is refused with AADSTS50034, error "invalid_grant" and status 400
+    When the tenant clock moves forward 5 seconds
+    And "newcomer@contoso.onmicrosoft.com" signs in with the password "Str0ng-Passw0rd" through "14d82eec-204b-4c2f-b7e8-296a70dab67e" for "https://graph.microsoft.com/.default"
+    Then a token is issued

@@ -2,9 +2,13 @@
 //! code because a test fails when they drift.
 //!
 //! - every source file under a crate's `src/` appears in ARCHITECTURE.md's code map;
+//! - every refusal of the login rule table has a scenario in `features/token_endpoint.feature`
+//!   that names its AADSTS code;
 //! - no file of the repository points at documents outside it.
 
 use std::path::{Path, PathBuf};
+
+use mock_graph::core::login::LoginError;
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -117,6 +121,30 @@ fn the_code_map_check_notices_a_missing_file() {
     assert!(!is_mapped(map, "entra-tenant", "graph/proofs.rs"));
     assert!(!is_mapped(map, "entra-tenant", "login/mod.rs"));
     assert!(!is_mapped(map, "client", "lib.rs"));
+}
+
+#[test]
+fn every_login_refusal_has_a_token_endpoint_scenario() {
+    let feature = std::fs::read_to_string(repository().join("features/token_endpoint.feature"))
+        .expect("read features/token_endpoint.feature");
+    let missing: Vec<String> = LoginError::examples()
+        .iter()
+        .filter(|refusal| !feature.contains(&refusal.code().to_string()))
+        .map(|refusal| format!("{} (AADSTS{})", refusal.name(), refusal.code()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "features/token_endpoint.feature has no scenario naming these refusals' codes: {missing:#?}"
+    );
+    // The walk covers the whole table: `examples()` has one value of every row.
+    let mut named: Vec<&str> = LoginError::examples().iter().map(|r| r.name()).collect();
+    named.sort_unstable();
+    named.dedup();
+    assert_eq!(
+        named.len(),
+        LoginError::NAMES.len(),
+        "examples() misses a row of the table"
+    );
 }
 
 #[test]
