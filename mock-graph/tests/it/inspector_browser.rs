@@ -99,6 +99,15 @@ async fn a_refused_token_request_appears_in_the_journal_with_its_aadsts_code() {
     );
     assert!(!entry.contains("PRIVATE KEY"));
     browser.screenshot("journal-entry").await;
+    // Scrolled to the decoded assertion, as a reader would.
+    browser
+        .eval(
+            "const h = [...document.querySelectorAll('#entry-body h4')].pop(); \
+             h.scrollIntoView({block: 'start'}); return true",
+            json!([]),
+        )
+        .await;
+    browser.screenshot("journal-entry-assertion").await;
 
     // Narrow, the same list reads as cards.
     browser.resize(420, 900).await;
