@@ -41,7 +41,7 @@ pub struct EntraWorld {
     /// The scenario's sync server (the real client), when a step set one up.
     pub sync_server: Option<Box<super::scenario_server::ScenarioServer>>,
     /// What the Graph steps remember (tokens, service principals, app roles).
-    pub graph: super::steps::graph::GraphMemory,
+    pub graph: GraphMemory,
     /// The id of a second tenant a step added to the scenario's mock.
     pub other_tenant: Option<String>,
 }
@@ -219,4 +219,21 @@ pub fn save_snapshot(scenario: &str, snapshot: &str) -> std::io::Result<std::pat
     std::io::Write::write_all(&mut file, snapshot.as_bytes())?;
     file.persist(&path).map_err(|e| e.error)?;
     Ok(path)
+}
+
+/// What the Graph steps of one scenario remember.
+#[derive(Debug, Default)]
+pub struct GraphMemory {
+    /// Delegated Graph tokens, by user principal name.
+    pub tokens: HashMap<String, String>,
+    /// Service principal object ids, by appId.
+    pub service_principals: HashMap<String, String>,
+    /// `appRoles` of service principals, by appId.
+    pub app_roles: HashMap<String, Vec<Value>>,
+    /// The id of the last delegated permission grant a step created.
+    pub grant: Option<String>,
+    /// The access token the last token answer carried, for steps that call Graph with it.
+    pub held_token: Option<String>,
+    /// App-only Graph tokens of the scenario's applications, by name.
+    pub app_tokens: HashMap<String, String>,
 }

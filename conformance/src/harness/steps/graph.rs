@@ -6,9 +6,7 @@
 //! resource owner password grant through Microsoft Graph Command Line Tools.
 //!
 //! The service principals and app roles a step reads are remembered for the later steps of the
-//! scenario (`GraphMemory`), as an administrator keeps them in variables between commands.
-
-use std::collections::HashMap;
+//! scenario (`world::GraphMemory`), as an administrator keeps them in variables between commands.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -28,23 +26,6 @@ const PASSWORD: &str = "Passw0rd!";
 const PROOF_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
 /// Microsoft Graph's appId.
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-
-/// What the Graph steps of one scenario remember.
-#[derive(Debug, Default)]
-pub struct GraphMemory {
-    /// Delegated Graph tokens, by user principal name.
-    tokens: HashMap<String, String>,
-    /// Service principal object ids, by appId.
-    service_principals: HashMap<String, String>,
-    /// `appRoles` of service principals, by appId.
-    app_roles: HashMap<String, Vec<Value>>,
-    /// The id of the last delegated permission grant a step created.
-    grant: Option<String>,
-    /// The access token the last token answer carried, for steps that call Graph with it.
-    held_token: Option<String>,
-    /// App-only Graph tokens of the scenario's applications, by name.
-    app_tokens: HashMap<String, String>,
-}
 
 /// First-party resources by the names the documents use (global cloud), or an appId as is.
 pub fn resource_app_id(name: &str) -> String {
