@@ -184,7 +184,12 @@ function credentialMarks(k) {
   if (k.status === "notYetValid") marks.push(badge("Not yet valid", "warn"));
   if (k.status === "valid") marks.push(badge("Valid", "ok"));
   if (k.foreign === true) marks.push(badge("Foreign", "bad"));
-  if (k.foreign === null) marks.push(badge("Origin unknown", "muted"));
+  // A credential a test put in place directly has no principal to judge it by: say so,
+  // rather than "unknown", which reads as if the mock had lost track of it.
+  if (k.foreign === null) {
+    const byTest = k.addedBy && !k.addedBy.principal;
+    marks.push(badge(byTest ? "Added by a test" : "Origin unknown", "muted"));
+  }
   return marks;
 }
 
@@ -433,6 +438,9 @@ async function renderClock(tid, _entry, changed) {
 async function changeClock(body, done) {
   const { tid } = here();
   const c = await call("POST", tenantPath(tid, "/clock"), body);
+  // The Set field is left alone while the user may be typing in it; after another change it
+  // would offer a time the clock has already left.
+  if (!("set" in body)) $("set-at").value = c.now;
   showClock(c);
   say(`${done}: the tenant's clock shows ${c.now}${c.frozen ? " (frozen)" : ""}.`);
 }

@@ -141,6 +141,9 @@ async fn advancing_the_clock_past_a_certificates_end_marks_it_expired() {
         )
         .await;
     assert!(class.as_str().unwrap().contains("valid"), "{class}");
+    // The test put the key in place itself: no principal added it, and the page says so.
+    let marks = browser.text(&format!("{credential} .marks")).await;
+    assert!(marks.contains("Added by a test"), "{marks}");
     let started = env.now();
     browser.screenshot("directory").await;
 
@@ -157,6 +160,17 @@ async fn advancing_the_clock_past_a_certificates_end_marks_it_expired() {
         )
         .await;
     browser.screenshot("clock").await;
+    // The Set field offers the time the clock moved to (the notice names it; the clock's own
+    // display runs on), not the one it left.
+    let offered = browser
+        .eval("return document.getElementById('set-at').value", json!([]))
+        .await;
+    let offered = offered.as_str().unwrap_or_default().to_owned();
+    let notice = browser.text("#notice").await;
+    assert!(
+        !offered.is_empty() && notice.contains(&format!("clock shows {offered}")),
+        "the Set field offers {offered:?} after the advance: {notice}"
+    );
     let moved = env.now() - started;
     assert!(
         moved >= Duration::days(301) && moved < Duration::days(301) + Duration::minutes(5),
