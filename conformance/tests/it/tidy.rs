@@ -150,7 +150,8 @@ fn every_login_refusal_has_a_token_endpoint_scenario() {
 #[test]
 fn no_file_points_outside_the_repository() {
     let root = repository();
-    let outside = ["../shared", "DESIGN.md"];
+    // Spelled in pieces so that this file does not name them itself.
+    let outside = [concat!("..", "/shared"), concat!("DESIGN", ".md")];
     let mut offenders = Vec::new();
     for file in files_under(&root) {
         let Ok(text) = std::fs::read_to_string(&file) else {
@@ -161,9 +162,6 @@ fn no_file_points_outside_the_repository() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        if relative == "conformance/tests/it/tidy.rs" {
-            continue; // names them to look for them
-        }
         for needle in outside {
             if text.contains(needle) {
                 offenders.push(format!("{relative}: {needle}"));
