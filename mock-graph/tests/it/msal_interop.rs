@@ -12,6 +12,8 @@ use mock_graph::testing::{TestCertificate, TestServer};
 use serde_json::{Value, json};
 use time::Duration;
 
+use crate::support::claims;
+
 const SCRIPT: &str = r#"
 import json, sys
 import msal
@@ -38,15 +40,6 @@ if token:
     out["graph"] = {"status": r.status_code, "headers": dict(r.headers), "body": r.json()}
 print(json.dumps(out))
 "#;
-
-fn payload(token: &str) -> Value {
-    use base64::Engine;
-    let part = token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("JSON claims")
-}
 
 // Multi-threaded: the Python child is awaited synchronously while the server keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,7 +107,7 @@ async fn msal_python_gets_tokens_with_a_certificate() {
         let token = r["access_token"]
             .as_str()
             .unwrap_or_else(|| panic!("{case}: no token: {r}"));
-        let claims = payload(token);
+        let claims = claims(token);
         assert_eq!(claims["appid"], app.app_id.to_string(), "{case}");
         assert_eq!(claims["appidacr"], "2", "{case}");
         assert_eq!(claims["aud"], "https://graph.microsoft.com", "{case}");

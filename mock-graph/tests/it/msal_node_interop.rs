@@ -16,6 +16,8 @@ use mock_graph::testing::{TestCertificate, TestServer};
 use serde_json::{Value, json};
 use time::Duration;
 
+use crate::support::claims;
+
 /// Microsoft Graph Command Line Tools: a public client the default fixture has consented to.
 const GRAPH_CLI: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
@@ -87,14 +89,6 @@ main().catch((e) => {
   process.exit(1);
 });
 "#;
-
-fn claims(token: &str) -> Value {
-    let part = token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("JSON claims")
-}
 
 /// The SHA-256 thumbprint in hex, as MSAL Node takes it.
 fn sha256_hex(cert: &TestCertificate) -> String {
