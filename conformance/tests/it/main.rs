@@ -7,5 +7,6 @@ mod cli_import;
 mod cli_procedures;
 mod cli_walkthrough;
 mod client_tokens;
+mod files;
 mod model_rotation;
 mod tidy;

@@ -871,19 +871,13 @@ impl Case {
 
 /// Temporary files of atomic writes (`.<name>.tmp-<id>`) anywhere under `dir`.
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(temp_files(&path));
-        } else if entry.file_name().to_string_lossy().contains(".tmp-") {
-            out.push(path);
-        }
-    }
-    out
+    crate::files::files_under(dir, |_| false)
+        .into_iter()
+        .filter(|f| {
+            f.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains(".tmp-"))
+        })
+        .collect()
 }
 
 async fn run_case(ops: &[Op]) -> Check {

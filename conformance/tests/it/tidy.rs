@@ -17,29 +17,12 @@ fn repository() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every file under `dir` (recursively), skipping build output and VCS metadata.
+/// Every file of the repository under `dir`, without build output, VCS metadata and installed
+/// packages.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if path.is_dir() {
-                if !matches!(name.as_ref(), "target" | ".git" | "node_modules" | ".venv") {
-                    pending.push(path);
-                }
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
+    crate::files::files_under(dir, |name| {
+        matches!(name, "target" | ".git" | "node_modules" | ".venv")
+    })
 }
 
 /// The crates of the workspace: every directory of the root holding a `Cargo.toml` and `src/`.

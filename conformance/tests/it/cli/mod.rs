@@ -250,9 +250,17 @@ impl Server<'_> {
     /// Every file of the state directory with its content: what a refused command must leave
     /// as it found it.
     pub fn files(&self) -> BTreeMap<PathBuf, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        read_tree(self.state.path(), self.state.path(), &mut out);
-        out
+        let root = self.state.path();
+        crate::files::files_under(root, |_| false)
+            .into_iter()
+            .map(|path| {
+                let content = std::fs::read(&path).expect("a readable state file");
+                (
+                    path.strip_prefix(root).unwrap_or(&path).to_path_buf(),
+                    content,
+                )
+            })
+            .collect()
     }
 
     /// The connector's credential (`get-entra-connector-credential`).
@@ -308,24 +316,6 @@ pub fn refused(args: &[&str], run: Run) -> String {
         "not a readable error line: {line:?}"
     );
     line.to_owned()
-}
-
-fn read_tree(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            read_tree(root, &path, out);
-        } else {
-            let content = std::fs::read(&path).expect("a readable state file");
-            out.insert(
-                path.strip_prefix(root).unwrap_or(&path).to_path_buf(),
-                content,
-            );
-        }
-    }
 }
 
 /// Uppercase hex SHA-256 of a certificate's DER, computed here (not by the client).
