@@ -60,13 +60,7 @@ fn tenant_certificates(server: &TestServer, app_id: &str) -> Vec<String> {
                 a.key_credentials
                     .iter()
                     .filter_map(|k| k.key.as_deref())
-                    .map(|der| {
-                        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
-                            .as_ref()
-                            .iter()
-                            .map(|b| format!("{b:02X}"))
-                            .collect()
-                    })
+                    .map(crate::cli::sha256_hex)
                     .collect()
             })
             .unwrap_or_default()

@@ -104,11 +104,16 @@ async fn effects_since(w: &EntraWorld, before: &Before) -> anyhow::Result<Effect
 
 /// Uppercase hex SHA-256 of a certificate's DER, computed here (not by the client).
 fn sha256_hex(der: &[u8]) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect()
+    hex_upper(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref())
+}
+
+/// Uppercase hex SHA-1 of a certificate's DER: Windows' thumbprint, computed here.
+fn sha1_hex(der: &[u8]) -> String {
+    hex_upper(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref())
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// The sync application's credential in the tenant for the certificate `hash`, if any.

@@ -158,14 +158,7 @@ async fn credential_details(
         "the view says the key is in {}, the store holds a {stored} key",
         cert.key_storage
     );
-    let sha1: String = aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-        entry.certificate.der(),
-    )
-    .as_ref()
-    .iter()
-    .map(|b| format!("{b:02X}"))
-    .collect();
+    let sha1 = sha1_hex(entry.certificate.der());
     ensure!(
         cert.certificate_thumbprint
             .to_string()
